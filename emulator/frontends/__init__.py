@@ -1,0 +1,31 @@
+"""Front-ends: thin translators between a protocol and the engine (NETCONF, RESTCONF + native REST, CLI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+
+class Servers:
+    """The listeners started for one device: what they serve, and how to stop them."""
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, Callable[[], None]]] = []
+
+    def add(self, description: str, stop: Callable[[], None]) -> None:
+        self._items.append((description, stop))
+
+    def describe(self) -> list[str]:
+        return [d for d, _ in self._items] or ["No network front-end is built into this version."]
+
+    def stop(self) -> None:
+        for _, stop in reversed(self._items):
+            stop()
+        self._items.clear()
+
+
+def start_frontends(device, *, host: str, netconf_port: int, restconf_port: int, cli_port: int,
+                    users: dict[str, str], state_dir: Path) -> Servers:
+    """Starts every front-end of one device on the given address and ports."""
+    servers = Servers()
+    return servers

@@ -1,0 +1,63 @@
+"""Opening an emulated device from a state directory, and the background ticker that runs its jobs on time."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .engine import Clock, Device, Flash
+from .engine import artifacts
+from .store import Store
+
+DB_NAME = "slpemu.db"
+
+
+@dataclass
+class DeviceOptions:
+    platform: str = "C8000V"
+    release: str = "17.12.1a"
+    hostname: str | None = None
+    serial: str | None = None
+    trust_anchor: str | None = None     # path to a PEM public key; None: the bundled CSSM simulator's
+    frozen_clock: bool = False
+    device_id: str = "device"
+
+
+def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | None = None) -> Device:
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    store = store or Store(state_dir / DB_NAME)
+    anchor = None
+    if options.trust_anchor:
+        anchor = artifacts.public_key_from_pem(Path(options.trust_anchor).read_bytes())
+    clock = Clock()
+    if options.frozen_clock:
+        clock.freeze()
+    return Device.create_or_load(store, options.device_id, Flash(state_dir / "flash" / options.device_id),
+                                 platform=options.platform, release=options.release, hostname=options.hostname,
+                                 serial=options.serial, clock=clock, trust_anchor=anchor,
+                                 profile_dirs=[state_dir / "profiles"])
+
+
+class Ticker:
+    """Runs due jobs of the given devices every `period` seconds on a daemon thread."""
+
+    def __init__(self, devices: list[Device], period: float = 1.0):
+        self.devices = devices
+        self.period = period
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="slpemu-ticker", daemon=True)
+
+    def start(self) -> "Ticker":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            for device in self.devices:
+                device.tick()

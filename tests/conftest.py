@@ -1,0 +1,32 @@
+import pytest
+
+from emulator.engine import Clock, Device, Flash
+from emulator.store import Store
+
+# 2024-01-01T00:00:00Z: every unit test starts its device here with the clock frozen.
+T0 = 1704067200.0
+DAY = 86400.0
+
+
+@pytest.fixture
+def make_device(tmp_path):
+    """make_device(platform=..., release=..., device_id=...) -> a fresh device on a frozen clock at T0,
+    stored under tmp_path; calling it again with the same device_id reopens the stored device."""
+    stores = []
+
+    def make(platform="C8000V", release="17.12.1a", device_id="device", hostname="Router", serial=None,
+             now=T0, **kwargs):
+        store = Store(tmp_path / "slpemu.db")
+        stores.append(store)
+        return Device.create_or_load(store, device_id, Flash(tmp_path / "flash" / device_id), platform=platform,
+                                     release=release, hostname=hostname, serial=serial,
+                                     clock=Clock(frozen_at=now), **kwargs)
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+def texts(device, mnemonic=None):
+    """The syslog texts of a device, optionally only those of one mnemonic."""
+    return [m.text for m in device.syslog() if mnemonic is None or m.mnemonic == mnemonic]
