@@ -40,7 +40,7 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
           password, cssm_trust_anchor, frozen_clock) -> None:
     """Run one emulated device until interrupted."""
     options = DeviceOptions(platform=platform, release=release, hostname=hostname, serial=serial,
-                            trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock)
+                            trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock, users={user: password})
     try:
         device = open_device(state_dir, options)
     except Exception as exc:  # a bad profile, release or state dir: say why and stop
@@ -50,7 +50,7 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
                f"({device.profile.family}), state in {Path(state_dir).resolve()}")
     from .frontends import start_frontends
     servers = start_frontends(device, host=host, netconf_port=netconf_port, restconf_port=restconf_port,
-                              cli_port=cli_port, users={user: password}, state_dir=Path(state_dir))
+                              cli_port=cli_port, state_dir=Path(state_dir))
     for line in servers.describe():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")

@@ -22,6 +22,7 @@ class DeviceOptions:
     trust_anchor: str | None = None     # path to a PEM public key; None: the bundled CSSM simulator's
     frozen_clock: bool = False
     device_id: str = "device"
+    users: dict[str, str] | None = None   # ensured to exist with privilege 15 at every start
 
 
 def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | None = None) -> Device:
@@ -34,10 +35,15 @@ def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | No
     clock = Clock()
     if options.frozen_clock:
         clock.freeze()
-    return Device.create_or_load(store, options.device_id, Flash(state_dir / "flash" / options.device_id),
-                                 platform=options.platform, release=options.release, hostname=options.hostname,
-                                 serial=options.serial, clock=clock, trust_anchor=anchor,
-                                 profile_dirs=[state_dir / "profiles"])
+    device = Device.create_or_load(store, options.device_id, Flash(state_dir / "flash" / options.device_id),
+                                   platform=options.platform, release=options.release,
+                                   hostname=options.hostname, serial=options.serial, clock=clock,
+                                   trust_anchor=anchor,
+                                   profile_dirs=[p for p in [state_dir / "profiles"] if p.is_dir()])
+    for name, password in (options.users or {}).items():
+        if device.check_password(name, password) != 15:
+            device.set_user(name, password, 15)
+    return device
 
 
 class Ticker:

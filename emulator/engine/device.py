@@ -8,6 +8,7 @@ store, so a rejected operation leaves the device exactly as it was.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import deque
 from contextlib import contextmanager
@@ -64,6 +65,17 @@ CONFIG_DEFAULTS: dict = {
     **{f"customer_info_{f}": None for f in CUSTOMER_INFO_FIELDS},
     "custom_id": None,
     "reservation": False,
+}
+
+
+SYSTEM_DEFAULTS: dict = {
+    "ip_http_server": False,
+    "ip_http_secure_server": True,
+    "ip_http_authentication_local": True,
+    "ip_http_max_connections": 5,
+    "netconf_yang": True,
+    "restconf": True,
+    "ip_scp_server": True,
 }
 
 
@@ -826,6 +838,53 @@ class Device:
         else:
             raise DeviceError("% license smart url default is available only with transport smart or cslu",
                               "transporttype")
+
+    # ================================================================== device services and users
+    @property
+    def system(self) -> dict:
+        """Non-licensing device settings the front-ends honour (`ip http ...`, `netconf-yang`, ...)."""
+        return {**SYSTEM_DEFAULTS, **self.core.get("system", {})}
+
+    def apply_system_config(self, changes: dict) -> None:
+        for key, value in changes.items():
+            if key not in SYSTEM_DEFAULTS:
+                raise DeviceError(f"% Unknown device setting {key!r}")
+            if value is not None and type(value) is not type(SYSTEM_DEFAULTS[key]):
+                raise DeviceError(f"% Invalid value for {key}")
+        with self._op():
+            system = self.core.setdefault("system", {})
+            for key, value in changes.items():
+                if value is None:
+                    system.pop(key, None)
+                else:
+                    system[key] = value
+
+    def users(self) -> dict[str, dict]:
+        """Local users: name → {"password": ..., "privilege": 0..15}."""
+        with self._lock:
+            return {k: dict(v) for k, v in self.core.get("users", {}).items()}
+
+    def set_user(self, name: str, password: str, privilege: int = 15) -> None:
+        name = _check_str(name, (1, 64), "username")
+        password = _check_str(password, (1, 127), "password")
+        privilege = _check_int(privilege, 0, 15, "privilege level")
+        if any(c.isspace() for c in name):
+            raise DeviceError("% Invalid username")
+        with self._op():
+            self.core.setdefault("users", {})[name] = {"password": password, "privilege": privilege}
+
+    def remove_user(self, name: str) -> None:
+        with self._op():
+            if self.core.setdefault("users", {}).pop(name, None) is None:
+                raise DeviceError(f"% User {name} does not exist", "notfound")
+
+    def check_password(self, name: str, password: str) -> int | None:
+        """The user's privilege level if the credentials are right, else None."""
+        with self._lock:
+            user = self.core.get("users", {}).get(name)
+        if user is None or not secrets.compare_digest(user["password"].encode(), password.encode()):
+            return None
+        return user["privilege"]
 
     def set_hostname(self, hostname: str) -> None:
         hostname = _check_str(hostname, (1, 63), "hostname")

@@ -25,7 +25,8 @@ class Servers:
 
 
 def start_frontends(device, *, host: str, netconf_port: int, restconf_port: int, cli_port: int,
-                    users: dict[str, str], state_dir: Path) -> Servers:
-    """Starts every front-end of one device on the given address and ports."""
+                    state_dir: Path) -> Servers:
+    """Starts every front-end of one device on the given address and ports. Users and passwords are the
+    device's own (`device.check_password`)."""
     servers = Servers()
     return servers

@@ -914,8 +914,8 @@ def _read(path: Path) -> dict:
                 raise ProfileError(f"{path}: cannot read: {exc}") from None
             if not isinstance(raw, dict):
                 raise ProfileError(f"{path}: a profile must be a YAML mapping")
-            if not isinstance(raw.get("pid"), str):
-                raise ProfileError(f"{path}: missing pid")
+            if not isinstance(raw.get("pid"), str) and not isinstance(raw.get("extends"), str):
+                raise ProfileError(f"{path}: missing pid (only a file that 'extends' another may omit it)")
             _raw_cache[path] = raw
         return raw
 
@@ -937,14 +937,26 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def _match_keys(path: Path) -> set[str]:
+    """Names a file answers to: its stem and its pid (or, without a pid, the profile it extends)."""
+    raw = _read(path)
+    own = raw.get("pid") if isinstance(raw.get("pid"), str) else raw["extends"]
+    return {path.stem.lower(), own.strip().lower()}
+
+
 def _candidates(name: str, dirs: tuple[Path, ...]) -> list[Path]:
     key = name.strip().lower()
-    out = []
-    for d in dirs:
-        for f in _files(d):
-            if f.stem.lower() == key or _read(f)["pid"].lower() == key:
-                out.append(f)
-    return out
+    return [f for d in dirs for f in _files(d) if key in _match_keys(f)]
+
+
+def _file_pid(path: Path, dirs: tuple[Path, ...]) -> str:
+    raw = _read(path)
+    if isinstance(raw.get("pid"), str):
+        return raw["pid"]
+    pid = _resolved_raw(path, dirs).get("pid")
+    if not isinstance(pid, str):
+        raise ProfileError(f"{path}: missing pid")
+    return pid
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -1002,7 +1014,8 @@ def _load_path(path: Path, dirs: tuple[Path, ...]) -> Profile:
 def profile_names(extra_dirs: Iterable[Union[str, Path]] | None = None) -> list[str]:
     """PIDs of every profile (bundled, plus those in ``extra_dirs``), sorted."""
     with _lock:
-        names = {_read(f)["pid"] for d in _dirs(extra_dirs) for f in _files(d)}
+        dirs = _dirs(extra_dirs)
+        names = {_file_pid(f, dirs) for d in dirs for f in _files(d)}
     return sorted(names)
 
 

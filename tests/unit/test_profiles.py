@@ -315,7 +315,7 @@ def test_set_usage_aliases_on_c8000(pid, default_level):
     assert p.find_entitlement("no-such-licence") is None
 
 
-@pytest.mark.parametrize("pid", [p for p in ALL])
+@pytest.mark.parametrize("pid", ALL)
 def test_generic_aliases_point_at_the_default_level(pid):
     p = load_profile(pid)
     levels = set(p.boot_levels.levels) | set(p.boot_levels.addons)
@@ -416,6 +416,11 @@ def _minimal(pid="TEST-RTR1") -> dict:
     }
 
 
+def _replace_regid(ent: dict, full_tag: str) -> None:
+    ent.pop("regid_date")
+    ent["full_tag"] = full_tag
+
+
 def _write(directory: Path, name: str, data) -> Path:
     path = directory / name
     path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
@@ -457,7 +462,8 @@ def test_extra_dir_can_refine_the_bundled_profile_of_the_same_name(tmp_path):
     )
     p = load_profile("C8000V", extra_dirs=[str(tmp_path)])
     bundled = load_profile("C8000V")
-    assert p.default_serial == "9ZZZZZZZZZZ"
+    assert p.pid == "C8000V" and p.default_serial == "9ZZZZZZZZZZ"
+    assert profile_names(extra_dirs=[tmp_path]) == ALL
     assert p.throughput.default_level == "100" and p.throughput.command == bundled.throughput.command
     assert len(p.entitlements) == len(bundled.entitlements) - 1
     assert p.find_entitlement("network-essentials_T4") is None
@@ -467,8 +473,9 @@ def test_extra_dir_can_refine_the_bundled_profile_of_the_same_name(tmp_path):
     "mutate, message",
     [
         (lambda d: d["entitlements"][1].update(tag="DNA_HSEC"), "DNA_HSEC"),
-        (lambda d: d["entitlements"][1].update(full_tag="regid.2020-10.com.cisco.OTHER,1.0_" + "0" * 36,
-                                               regid_date=None) or d["entitlements"][1].pop("regid_date"), "tag"),
+        (lambda d: _replace_regid(d["entitlements"][1], "regid.2020-10.com.cisco.OTHER,1.0_" + "0" * 36),
+         "does not carry tag"),
+        (lambda d: _replace_regid(d["entitlements"][1], "regid.2020-10.com.cisco.TEST_T1_A,1.0_xyz"), "malformed"),
         (lambda d: d["entitlements"][1].pop("regid_date"), "full_tag"),
         (lambda d: d["entitlements"][1].update(enforcement="export"), "hseck9"),
         (lambda d: d["entitlements"][1].update(term="forever"), "term"),
@@ -490,6 +497,11 @@ def test_invalid_profiles_are_rejected(tmp_path, mutate, message):
     _write(tmp_path, "test-rtr1.yaml", data)
     with pytest.raises(ProfileError, match=message):
         load_profile("TEST-RTR1", extra_dirs=[tmp_path])
+
+
+def test_missing_extra_dir_is_an_error(tmp_path):
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile("C8000V", extra_dirs=[tmp_path / "nope"])
 
 
 def test_broken_yaml_and_circular_extends(tmp_path):
