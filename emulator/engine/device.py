@@ -414,7 +414,7 @@ class Device:
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 0xFFFFFFFF:
             raise DeviceError(f"% Invalid count {count!r}")
         try:
-            ent = self.profile.entitlement(license_name)
+            ent = self.profile.resolve(license_name, self.release.key)
         except KeyError:
             raise DeviceError(f"% Unknown license {license_name!r} on {self.pid}", "notfound") from None
         with self._op():
