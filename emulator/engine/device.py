@@ -68,6 +68,9 @@ CONFIG_DEFAULTS: dict = {
 }
 
 
+FAULT_KINDS = ("unreachable", "timeout", "http-error", "malformed")
+FAULT_TARGETS = ("cslu", "cssm", "any")
+
 SYSTEM_DEFAULTS: dict = {
     "ip_http_server": False,
     "ip_http_secure_server": True,
@@ -792,6 +795,18 @@ class Device:
         self.core["reporting"]["reminder_cursor"] = now
 
     # ================================================================== configuration
+    def configure(self, config: dict | None = None, hostname: str | None = None,
+                  system: dict | None = None) -> None:
+        """One atomic configuration change spanning licensing settings, the hostname and device settings
+        (what a NETCONF edit-config or a RESTCONF PUT does): everything is checked before anything changes."""
+        with self._op():
+            if config:
+                self.apply_config(config)
+            if hostname is not None:
+                self.set_hostname(hostname)
+            if system:
+                self.apply_system_config(system)
+
     def apply_config(self, changes: dict) -> None:
         """Applies licensing configuration changes atomically: every value is checked first; a `None`
         value restores the default. Keys are those of CONFIG_DEFAULTS plus the actions `url_default`
@@ -838,6 +853,45 @@ class Device:
         else:
             raise DeviceError("% license smart url default is available only with transport smart or cslu",
                               "transporttype")
+
+    # ================================================================== injected faults (test control)
+    def inject_fault(self, kind: str, target: str = "any", count: int | None = None,
+                     seconds: float | None = None) -> int:
+        """Makes the device's outbound licensing communication fail: `kind` unreachable | timeout |
+        http-error | malformed, towards `target` cslu | cssm | any, for `count` attempts or `seconds`
+        (neither: until cleared). Returns the fault id."""
+        if kind not in FAULT_KINDS:
+            raise DeviceError(f"% Unknown fault kind {kind!r}")
+        if target not in FAULT_TARGETS:
+            raise DeviceError(f"% Unknown fault target {target!r}")
+        if count is not None and seconds is not None:
+            raise DeviceError("% Give a count or a duration, not both")
+        if count is not None:
+            count = _check_int(count, 1, 0xFFFFFFFF, "count")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or seconds <= 0):
+            raise DeviceError("% Invalid duration")
+        with self._op():
+            faults = self.core.setdefault("faults", {"next_id": 1, "active": []})
+            fid = faults["next_id"]
+            faults["next_id"] += 1
+            faults["active"].append({"id": fid, "kind": kind, "target": target, "remaining": count,
+                                     "expires": None if seconds is None else self.clock.now() + seconds})
+            return fid
+
+    def clear_faults(self) -> int:
+        with self._op():
+            faults = self.core.setdefault("faults", {"next_id": 1, "active": []})
+            cleared = len(faults["active"])
+            faults["active"] = []
+            return cleared
+
+    def faults(self) -> list[dict]:
+        """Active injected faults (expired ones are left out)."""
+        with self._lock:
+            now = self.clock.now()
+            active = self.core.get("faults", {}).get("active", [])
+            return [dict(f) for f in active if f["expires"] is None or f["expires"] > now]
 
     # ================================================================== device services and users
     @property

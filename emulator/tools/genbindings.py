@@ -50,6 +50,7 @@ TOP_MODULES = (
     "Cisco-IOS-XE-native",
     "Cisco-IOS-XE-rpc",
     "slpemu-control",
+    "cisco-ia",
 )
 
 PYANG_OPTIONS = ("--build-rpcs", "--build-notifications", "--presence")

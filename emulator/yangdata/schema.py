@@ -15,7 +15,7 @@ from pathlib import Path
 from ..tools.yangpaths import YANG_DIR, ietf_module_dir
 
 # The modules the device implements (module name → file stem prefix in yang/ or pyang's IETF dir).
-IMPLEMENTED = ("cisco-smart-license", "Cisco-IOS-XE-native", "Cisco-IOS-XE-rpc", "slpemu-control")
+IMPLEMENTED = ("cisco-smart-license", "Cisco-IOS-XE-native", "Cisco-IOS-XE-rpc", "slpemu-control", "cisco-ia")
 SUPPORTING = ("cisco-semver", "ietf-yang-types", "ietf-inet-types")
 
 INT_RANGES = {

@@ -119,6 +119,7 @@ def test_expected_module_set():
         "Cisco-IOS-XE-license@2022-11-01.yang",
         "Cisco-IOS-XE-rpc@2022-11-01.yang",
         "slpemu-control@2026-11-27.yang",
+        "cisco-ia@2018-03-21.yang",
     }
     assert any(p.name.startswith("cisco-semver@") for p in YANG_FILES)
 
@@ -148,6 +149,7 @@ def test_bindings_are_fresh(tmp_path):
         "cisco_ios_xe_native.py",
         "cisco_ios_xe_rpc.py",
         "slpemu_control.py",
+        "cisco_ia.py",
     }
     assert set(committed) == set(fresh), "bindings/ has missing or extra files"
     stale = sorted(n for n in fresh if fresh[n] != committed[n])
