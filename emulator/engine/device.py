@@ -47,7 +47,7 @@ TRANSPORTS = ("cslu", "smart", "callhome", "off")
 CUSTOMER_INFO_FIELDS = ("id", "name", "street", "city", "state", "country", "postalcode")
 
 CONFIG_DEFAULTS: dict = {
-    "enable": True,
+    "enable": False,               # `license smart enable` has no effect on SLP; devices report false
     "transport": "cslu",
     "url_cslu": None,             # None: `Cslu address: <empty>`, discovery through cslu-local
     "url_smart": None,

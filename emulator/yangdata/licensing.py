@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 from ..engine import Device
+from ..engine.device import DEFAULT_CALLHOME_URL
 from ..engine.policy import KIND_CISCO_DEFAULT, KIND_CONTROLLER, KIND_CUSTOM, KIND_PLR, KIND_PRODUCT_DEFAULT
 from ..engine.timefmt import yang_time
 
@@ -168,7 +169,9 @@ def native_data(device: Device) -> dict:
         "usage": {"interval": cfg["usage_interval"] if cfg["usage_interval"] and cfg["usage_interval"] <= 365
                   else None,
                   "customer-tags": {f"tag{i}": cfg[f"customer_tag{i}"] for i in range(1, 5)}},
-        "url": {"cslu": cfg["url_cslu"], "name": cfg["url_smart"], "utility": cfg["url_utility"]},
+        "url": {"cslu": cfg["url_cslu"],
+                "name": cfg["url_callhome"] if cfg["url_callhome"] != DEFAULT_CALLHOME_URL else None,
+                "utility": cfg["url_utility"]},
         "customer-id": cfg["custom_id"],
     }
     return _prune({"hostname": device.hostname, "version": f"{device.release.major}.{device.release.minor}",

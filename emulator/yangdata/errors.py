@@ -1,0 +1,33 @@
+"""Protocol-neutral errors of the YANG data layer: NETCONF turns them into <rpc-error>, RESTCONF into
+RFC 8040 error bodies with the status of RFC 8040 §7."""
+
+from __future__ import annotations
+
+# RFC 8040 §7, table of error-tag → HTTP status.
+HTTP_STATUS = {
+    "in-use": 409, "invalid-value": 400, "too-big": 413, "missing-attribute": 400, "bad-attribute": 400,
+    "unknown-attribute": 400, "bad-element": 400, "unknown-element": 400, "unknown-namespace": 400,
+    "access-denied": 401, "lock-denied": 409, "resource-denied": 409, "rollback-failed": 500,
+    "data-exists": 409, "data-missing": 409, "operation-not-supported": 405, "operation-failed": 500,
+    "partial-operation": 500, "malformed-message": 400, "missing-element": 400,
+}
+
+
+class YangError(Exception):
+    def __init__(self, tag: str, message: str, *, error_type: str = "application", path: str | None = None,
+                 app_tag: str | None = None, info: dict | None = None, status: int | None = None):
+        super().__init__(message)
+        self.tag = tag
+        self.message = message
+        self.error_type = error_type
+        self.path = path
+        self.app_tag = app_tag
+        self.info = info or {}
+        self._status = status
+
+    @property
+    def http_status(self) -> int:
+        return self._status or HTTP_STATUS.get(self.tag, 400)
+
+    def __repr__(self) -> str:
+        return f"YangError({self.tag!r}, {self.message!r}, path={self.path!r})"
