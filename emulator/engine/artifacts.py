@@ -243,8 +243,8 @@ def parse_usage(text: str | bytes) -> ParsedUsage:
                 others.append((child.tag, body))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ArtifactError(f"malformed {child.tag}: {exc}") from exc
-    if not envelopes and not others:
-        raise ArtifactError("usage file holds no RUM report")
+    if not envelopes and not others and not identities:
+        raise ArtifactError("the file holds no usage data")
     return ParsedUsage(identities, envelopes, privacy, others)
 
 

@@ -243,6 +243,10 @@ class Device:
         self.release = Release.parse(ident["release"])
         self.reports: dict[int, Report] = {r["id"]: Report.from_dict(r) for r in self.store.load_reports(self.device_id)}
         self._open: dict[str, Report] = {r.feature: r for r in self.reports.values() if r.state == "OPEN"}
+        holding = sorted((r for r in self.reports.values() if r.storage == "EXIST" and r.state != "OPEN"),
+                         key=lambda r: (r.end, r.id))
+        self._holding: deque[int] = deque(r.id for r in holding)
+        self._holding_live = len(holding)
         self.policy = Policy.from_dict(core["policy"]) if core["policy"] else cisco_default()
         self._signing_key = artifacts.private_key_from_pem(core["signing_key"])
         self.syslog_buffer: deque[tuple[int, Syslog]] = deque(
@@ -427,6 +431,7 @@ class Device:
             if old == count:
                 return ent
             rep = self.core["reporting"]
+            deadline_before = self.ack_deadline()
             first_use = rep["t0"] is None and count > 0
             if first_use:
                 rep["t0"] = now
@@ -443,23 +448,24 @@ class Device:
                     self._start_report(ent, count, now, prev=open_report)
             elif count:
                 self._start_report(ent, count, now)
-            self._usage_changed(ent, now, announce=first_use)
+            self._usage_changed(ent, now, first_use=first_use)
+            deadline = self.ack_deadline()
+            if deadline is not None and (deadline_before is None or deadline < deadline_before):
+                self._announce_deadline(now)       # a new, nearer requirement is announced at once
             if ent.enforcement == "export":
                 self._syslog(now, messages.export_controlled(self._authorized(ent), ent.feature_name or "hseck9"))
             return ent
 
-    def _usage_changed(self, ent: Entitlement, now: float, announce: bool) -> None:
+    def _usage_changed(self, ent: Entitlement, now: float, first_use: bool) -> None:
         """R15: a change of usage requires a report within the group's report-on-change days. The very
         first use starts the first-report clock instead (R13: 365 days for perpetual licences)."""
         rep = self.core["reporting"]
         roc = self.policy.group(group_of(ent.enforcement, ent.term)).on_change.days
-        if roc > 0 and not announce:
+        if roc > 0 and not first_use:
             candidate = now + roc * DAY
             if rep["change_deadline"] is None or candidate < rep["change_deadline"]:
                 rep["change_deadline"] = candidate
         rep["reminder_cursor"] = now
-        if announce:
-            self._announce_deadline(now)
 
     def _announce_deadline(self, now: float) -> None:
         deadline = self.ack_deadline()
@@ -629,6 +635,8 @@ class Device:
         report.payload = self._build_payload(report)
         report.signature = artifacts.sign_rum_payload(self._signing_key, report.payload, pid=report.pid,
                                                       sn=report.sn, software_tag=self.software_tag)
+        self._holding.append(report.id)
+        self._holding_live += 1
         self._dirty.add(report.id)
 
     def _close_all(self, now: float, reason: str, termination: str) -> int:
@@ -665,30 +673,43 @@ class Device:
         return artifacts.RumEnvelope(payload=report.payload, signature=report.signature, header={"type": "rum"})
 
     def _apply_retention(self, now: float) -> None:
-        """Purges the oldest unacknowledged data beyond the storage limit and forgets records past the
-        time limit (R21, Q19); acknowledged reports have already released their data."""
-        holding = sorted((r for r in self.reports.values() if r.storage == "EXIST" and r.state != "OPEN"),
-                         key=lambda r: r.id)
-        excess = len(holding) - REPORT_STORAGE_LIMIT
-        for report in holding:
-            too_old = report.end is not None and report.end < now - REPORT_TIME_LIMIT
-            if excess > 0 or too_old:
-                self._purge(report, "LIMIT_STORAGE" if excess > 0 else "LIMIT_TIME")
-                excess -= 1
+        """Purges the oldest unacknowledged data beyond the storage limit or the time limit, and forgets
+        records past the time limit (R21, Q19); acknowledged reports have already released their data.
+        Amortised O(1) per closed report: `_holding` lists closed reports holding data, oldest first."""
+        cutoff = now - REPORT_TIME_LIMIT
+        while self._holding:
+            report = self.reports.get(self._holding[0])
+            if report is None or report.storage != "EXIST":
+                self._holding.popleft()           # acknowledged or purged since it was queued
+                continue
+            if self._holding_live > REPORT_STORAGE_LIMIT:
+                self._purge(report, "LIMIT_STORAGE")
+            elif report.end < cutoff:
+                self._purge(report, "LIMIT_TIME")
+            else:
+                break
+            self._holding.popleft()
         for report in list(self.reports.values()):
-            if report.storage != "EXIST" and report.end is not None and report.end < now - REPORT_TIME_LIMIT:
+            if report.end is None or report.end >= cutoff:
+                break                             # records are kept in id order, oldest first
+            if report.storage != "EXIST":
                 del self.reports[report.id]
                 self._dirty.discard(report.id)
                 self._deleted.add(report.id)
 
     def _purge(self, report: Report, why: str) -> None:
+        self._release_data(report)
         report.flag = "P"
         report.storage = "PURGED"
         report.storage_reason = why
-        report.payload = None
-        report.signature = None
         self.core["counters"]["purged"] += 1
         self._dirty.add(report.id)
+
+    def _release_data(self, report: Report) -> None:
+        if report.storage == "EXIST" and report.state != "OPEN":
+            self._holding_live -= 1
+        report.payload = None
+        report.signature = None
 
     def _select_reports(self, selector: str, now: float, days: int | None, rum_id: int | None) -> list[Report]:
         holding = [r for r in sorted(self.reports.values(), key=lambda r: r.id)
@@ -1057,10 +1078,9 @@ class Device:
                 report.transaction_message = entry.get("message") or "Report already received."
             else:
                 report.advance("ACK", "ACKED")
+                self._release_data(report)
                 report.storage = "DELETED"
                 report.storage_reason = "PROCESSED"
-                report.payload = None
-                report.signature = None
             report.transaction_id = "0"
             self._dirty.add(report.id)
         rep = self.core["reporting"]

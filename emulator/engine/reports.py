@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 # States in lifecycle order; a report only ever moves forward in this list.
 STATES = ("OPEN", "CLOSED", "PENDING", "UNACK", "ACK")
@@ -50,12 +50,15 @@ class Report:
             self.reason = reason
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Report":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_FIELDS = tuple(f.name for f in fields(Report))
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,9 @@ from typing import Any, Iterable, Mapping, Sequence, Union
 
 import yaml
 
+# libyaml's safe loader when present (about 10x faster), else PyYAML's pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 __all__ = [
     "AgentVersionSpec",
     "BootLevels",
@@ -907,7 +910,7 @@ def _read(path: Path) -> dict:
         if raw is None:
             try:
                 with open(path, encoding="utf-8") as fh:
-                    raw = yaml.safe_load(fh)
+                    raw = yaml.load(fh, Loader=_YAML_LOADER)
             except yaml.YAMLError as exc:
                 raise ProfileError(f"{path}: invalid YAML: {exc}") from None
             except OSError as exc:

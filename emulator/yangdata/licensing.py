@@ -183,6 +183,12 @@ def clock_data(device: Device) -> dict:
             "frozen": device.clock.frozen}
 
 
+def faults_data(device: Device) -> dict:
+    return _prune({"fault": [{"id": f["id"], "target": f["target"], "kind": f["kind"],
+                              "remaining-count": f["remaining"], "expires": yang_time(f["expires"])}
+                             for f in device.faults()]})
+
+
 class DeviceData:
     """The trees of one device, cached per revision."""
 
@@ -223,5 +229,5 @@ class DeviceData:
         if qname == "slpemu-control:clock":
             return self.clock()
         if qname == "slpemu-control:faults":
-            return {}
+            return faults_data(self.device)
         return None

@@ -190,3 +190,17 @@ def test_rpcs_reach_the_engine(make_device, tmp_path):
     fid = layer.invoke(rpc["slpemu-control:inject-fault"], {"kind": "timeout", "count": 2})["fault-id"]
     assert [f["id"] for f in dev.faults()] == [fid]
     assert layer.invoke(rpc["slpemu-control:clear-faults"], {}) == {"cleared": 1}
+
+
+def test_faults_are_rendered(make_device):
+    dev = make_device()
+    dev.inject_fault("http-error", "cslu", count=3)
+    dev.inject_fault("unreachable", seconds=60)
+    layer = DataLayer(dev)
+    faults = layer.get()["slpemu-control:faults"]["fault"]
+    assert faults == [{"id": 1, "target": "cslu", "kind": "http-error", "remaining-count": 3},
+                      {"id": 2, "target": "any", "kind": "unreachable", "expires": "2024-01-01T00:01:00+00:00"}]
+    doc = json_member(layer.schema.top["slpemu-control:faults"], layer.get()["slpemu-control:faults"])
+    pybind_json.loads_ietf(json.dumps(doc), control_bindings, "slpemu_control")
+    dev.advance_clock(61)
+    assert [f["id"] for f in dev.faults()] == [1]
