@@ -96,6 +96,10 @@ class ModuleInfo:
 
 
 class Schema:
+    # The modules this schema loads; a subclass may name others (RESTCONF's ietf-yang-library, ...).
+    implemented: tuple[str, ...] = IMPLEMENTED
+    supporting: tuple[str, ...] = SUPPORTING
+
     def __init__(self) -> None:
         import pyang.context
         import pyang.repository
@@ -107,7 +111,7 @@ class Schema:
         self.rpcs: dict[str, SNode] = {}            # "module:name" → rpc
         self.notifications: dict[str, SNode] = {}
         loaded = []
-        for name in IMPLEMENTED + SUPPORTING:
+        for name in self.implemented + self.supporting:
             path = _module_path(name)
             text = path.read_text()
             mod = ctx.add_module(str(path), text)
@@ -128,8 +132,8 @@ class Schema:
             ns = mod.search_one("namespace").arg
             prefix = mod.search_one("prefix").arg
             self.modules[name] = ModuleInfo(name, _revision(mod), ns, prefix, path, subs,
-                                            [f.arg for f in mod.search("feature")], name in IMPLEMENTED)
-            if name not in IMPLEMENTED:
+                                            [f.arg for f in mod.search("feature")], name in self.implemented)
+            if name not in self.implemented:
                 continue
             for stmt in mod.i_children:
                 node = self._build(stmt, None, name, ns, prefix, True, None)
