@@ -11,6 +11,7 @@ answer is a tar.gz holding `ACK_UD_VA_<ts>.tar.gz`, which holds one `ACK_dev_<id
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import secrets
@@ -44,6 +45,31 @@ class CssmError(ValueError):
     pass
 
 
+class CssmRefusal(CssmError):
+    """CSSM answered, and said no: `reason` is what the device logs (e.g. in TRUST_CODE_INSTALL_FAILED)."""
+
+    def __init__(self, reason: str, udi: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.udi = udi
+
+
+def make_token(smart_account: str, virtual_account: str) -> str:
+    """An ID token of a Virtual Account (CSSM > General > New Token); tokens are reusable by every product
+    instance of the VA (L1538)."""
+    raw = f"slpemu:{smart_account}:{virtual_account}:{secrets.token_hex(8)}".encode()
+    return base64.b64encode(raw).decode().replace("=", "%3D")
+
+
+def token_account(token: str) -> tuple[str, str] | None:
+    try:
+        raw = base64.b64decode(token.replace("%3D", "=").replace("%0A", ""), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    parts = raw.split(":")
+    return (parts[1], parts[2]) if len(parts) == 4 and parts[0] == "slpemu" else None
+
+
 class Cssm:
     def __init__(self, private_key=None, state_path: str | Path | None = None,
                  smart_account: str = "Eg-SA", virtual_account: str = "Eg-VA"):
@@ -53,8 +79,13 @@ class Cssm:
         self.virtual_account = virtual_account
         self._lock = threading.Lock()
         self._seen: dict[str, list[int]] = {}
+        self._trusted: dict[str, dict] = {}          # UDI → {"account": [sa, va], "public_key": b64}
+        self._slacs: dict[str, list[dict]] = {}      # UDI → entitlements of its current SLAC
         if self.state_path and self.state_path.exists():
-            self._seen = json.loads(self.state_path.read_text()).get("seen_reports", {})
+            state = json.loads(self.state_path.read_text())
+            self._seen = state.get("seen_reports", {})
+            self._trusted = state.get("trusted", {})
+            self._slacs = state.get("slacs", {})
 
     @property
     def public_key(self):
@@ -64,7 +95,7 @@ class Cssm:
         if self.state_path:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"seen_reports": self._seen}))
+            tmp.write_text(json.dumps({"seen_reports": self._seen, "trusted": self._trusted, "slacs": self._slacs}))
             tmp.replace(self.state_path)
 
     # ------------------------------------------------------------------ policies
@@ -120,12 +151,156 @@ class Cssm:
                     seen.append(rid)
                     seen_set.add(rid)
             self._save()
-        account = {"smart_account": smart_account or self.smart_account,
-                   "virtual_account": virtual_account or self.virtual_account}
+        sa, va = smart_account or self.smart_account, virtual_account or self.virtual_account
+        account = {"smart_account": sa, "virtual_account": va}
         policy_doc = self.policy_data(policy, now) if policy else None
+        extras = []
+        for request in usage.requests:
+            self._verify_request(request, device_key)
+            if request.tag == "smartLicenseTrustRequest":
+                extras.extend(self._trust_elements(request.data, now, (sa, va), force=False))
+            elif request.tag == "smartLicenseAuthorizationRequest":
+                extras.extend(self._slac_elements(request.data, now, (sa, va)))
+        subscriptions = {}
+        for env in usage.envelopes:
+            meta = env.payload_obj.get("meta", {})
+            if meta.get("utility_enabled"):
+                tag = meta.get("entitlement_tag", "")
+                subscriptions[tag] = "Sub" + artifacts.confirmation_code(f"{va}|{tag}").upper()
         return artifacts.build_ack(key=self.key, pid=pid, sn=sn, timestamp_ms=_ms(now),
                                    acknowledgements=acknowledgements, account=account,
-                                   transaction_id=str(secrets.randbelow(10 ** 18)), policy=policy_doc)
+                                   transaction_id=str(secrets.randbelow(10 ** 18)), policy=policy_doc,
+                                   subscriptions=subscriptions, extra_elements=extras)
+
+    # ------------------------------------------------------------------ trust codes
+    def _verify_request(self, request: artifacts.SignedDocument, device_key=None) -> None:
+        key_text = request.data.get("public_key")
+        try:
+            key = artifacts.public_key_from_raw_b64(key_text) if key_text else device_key
+        except (ValueError, TypeError):
+            key = None
+        if key is None or not request.verify(key):
+            raise CssmError(f"the {request.tag} has been altered: its signature does not verify")
+
+    def _trust_elements(self, data: dict, now, account: tuple[str, str], force: bool) -> list[str]:
+        udis = data.get("udis") or []
+        public_key = data.get("public_key")
+        out = []
+        with self._lock:
+            for udi in udis:
+                key = f"{udi['pid']}/{udi['sn']}"
+                known = self._trusted.get(key)
+                if known and not force and known["public_key"] != public_key:
+                    raise CssmRefusal("A trust code is already installed for this product instance",
+                                      f"PID:{udi['pid']},SN:{udi['sn']}")
+                if known and not force and list(known["account"]) != list(account):
+                    raise CssmRefusal("Smart Account/Virtual Account mismatch", f"PID:{udi['pid']},SN:{udi['sn']}")
+                self._trusted[key] = {"account": list(account), "public_key": public_key}
+                out.append(artifacts.signed_element("smartLicenseTrustCode", {
+                    "type": "trust_code", "timestamp": _ms(now), "udi": {"pid": udi["pid"], "sn": udi["sn"]},
+                    "account": {"smart_account": account[0], "virtual_account": account[1]},
+                    "public_key": public_key, "trust_id": secrets.token_hex(8)}, self.key))
+            self._save()
+        return out
+
+    def establish_trust(self, token: str, request: artifacts.SignedDocument, *, force: bool = False,
+                        now: float | None = None) -> str:
+        """`license smart trust idtoken`: validates the token and answers with trust codes for the UDIs
+        of the signed trust request."""
+        self._verify_request(request)
+        account = token_account(token) or (self.smart_account, self.virtual_account)
+        if not token.strip():
+            raise CssmRefusal("Invalid ID token")
+        return artifacts.signed_file(self._trust_elements(request.data, now, account, force))
+
+    def process_trust_request(self, text: str | bytes, now: float | None = None) -> str:
+        requests = _read_requests(text, "smartLicenseTrustRequest")
+        out = []
+        for request in requests:
+            self._verify_request(request)
+            out.extend(self._trust_elements(request.data, now, (self.smart_account, self.virtual_account), True))
+        return artifacts.signed_file(out)
+
+    # ------------------------------------------------------------------ authorization codes
+    def _slac_elements(self, data: dict, now, account: tuple[str, str]) -> list[str]:
+        udis = data.get("udis") or []
+        wanted = data.get("entitlements") or []
+        if not udis or not isinstance(wanted, list):
+            raise CssmError("the authorization request names no product instance or licence")
+        out = []
+        with self._lock:
+            for udi in udis:
+                key = f"{udi['pid']}/{udi['sn']}"
+                current = {e["tag"]: e for e in self._slacs.get(key, [])} if data.get("mode") == "add" else {}
+                for ent in wanted:
+                    current[ent["tag"]] = {"tag": ent["tag"], "full_tag": ent.get("full_tag", ent["tag"]),
+                                           "name": ent.get("name", ent["tag"]),
+                                           "count": int(ent.get("count") or 1), "license_type": "PERPETUAL"}
+                self._slacs[key] = list(current.values())
+                out.append(artifacts.signed_element("smartLicenseAuthorization", {
+                    "type": "authorization", "timestamp": _ms(now), "udi": {"pid": udi["pid"], "sn": udi["sn"]},
+                    "confirmation_code": artifacts.confirmation_code(f"{key}|{secrets.token_hex(4)}"),
+                    "entitlements": self._slacs[key],
+                    "account": {"smart_account": account[0], "virtual_account": account[1]}}, self.key))
+            self._save()
+        return out
+
+    def authorize(self, request: artifacts.SignedDocument, now: float | None = None) -> str:
+        """An online SLAC request (`license smart authorization request`)."""
+        self._verify_request(request)
+        return artifacts.signed_file(self._slac_elements(request.data, now, (self.smart_account,
+                                                                             self.virtual_account)))
+
+    def process_authorization_request(self, text: str | bytes, now: float | None = None) -> str:
+        out = []
+        for request in _read_requests(text, "smartLicenseAuthorizationRequest"):
+            self._verify_request(request)
+            out.extend(self._slac_elements(request.data, now, (self.smart_account, self.virtual_account)))
+        return artifacts.signed_file(out)
+
+    def return_authorization(self, request: artifacts.SignedDocument, now: float | None = None) -> str:
+        """A returned SLAC (online, or the file of `authorization return ... offline <path>`): CSSM puts the
+        licences back in the pool and acknowledges."""
+        self._verify_request(request)
+        udi = request.data.get("udi") or {}
+        with self._lock:
+            self._slacs.pop(f"{udi.get('pid')}/{udi.get('sn')}", None)
+            self._save()
+        return artifacts.signed_file([artifacts.signed_element("smartLicenseAuthorizationReturnAck", {
+            "type": "authorization_return_ack", "timestamp": _ms(now), "udi": udi,
+            "return_code": request.data.get("return_code")}, self.key)])
+
+    def process_authorization_return(self, text: str | bytes, now: float | None = None) -> str:
+        answers = [self.return_authorization(r, now) for r in _read_requests(text, "smartLicenseAuthorizationReturn")]
+        return answers[0] if len(answers) == 1 else artifacts.signed_file(
+            [a.split("\n", 1)[1].rsplit("</smartLicense>", 1)[0] for a in answers])
+
+    # ------------------------------------------------------------------ PLR
+    @staticmethod
+    def plr_authorization(request_code: str) -> str:
+        """The PLR v3 authorization code for a reservation request code (CSSM > Licenses > Reserve)."""
+        if not request_code.startswith("DB-Z"):
+            raise CssmError("not a reservation request code")
+        return artifacts.plr_authorization_code(request_code)
+
+    # ------------------------------------------------------------------ any file
+    def process(self, data: bytes, **kwargs) -> tuple[str, bytes]:
+        """Answers whatever a user uploads: a usage file or bundle (→ ACK), a trust request (→ trust code),
+        a SLAC request (→ SLAC) or a SLAC return (→ acknowledgement). Returns (kind, answer)."""
+        now = kwargs.get("now")
+        if data[:2] == b"\x1f\x8b":
+            return "ack-bundle", self.process_bundle(data, **kwargs)
+        text = data.decode("utf-8", errors="replace")
+        if "<RUMReport>" in text or "<DeviceIdentity>" in text:
+            return "ack", self.process_usage(data, **kwargs).encode()
+        if "<smartLicenseTrustRequest>" in text:
+            return "trust-code", self.process_trust_request(data, now).encode()
+        if "<smartLicenseAuthorizationRequest>" in text:
+            return "authorization", self.process_authorization_request(data, now).encode()
+        if "<smartLicenseAuthorizationReturn>" in text:
+            return "return-ack", self.process_authorization_return(data, now).encode()
+        raise CssmError("the file is neither a usage report, a trust request, an authorization request nor "
+                        "an authorization return")
 
     # ------------------------------------------------------------------ offline bundles
     def process_bundle(self, data: bytes, **kwargs) -> bytes:
@@ -143,6 +318,13 @@ class Cssm:
             raise CssmError("the bundle holds no device usage file")
         inner_ack = _write_tar(answers)
         return _write_tar({f"ACK_{inner_name}": inner_ack})
+
+
+def _read_requests(text: str | bytes, tag: str) -> list[artifacts.SignedDocument]:
+    try:
+        return artifacts.parse_signed_file(text, (tag,))
+    except ArtifactError as exc:
+        raise CssmError(f"the file cannot be read: {exc}") from None
 
 
 def make_upload_bundle(usage_files: dict[str, bytes], stamp: int | None = None) -> tuple[str, bytes]:

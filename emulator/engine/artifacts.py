@@ -46,6 +46,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 
@@ -198,15 +199,14 @@ def sign_rum_payload(key: Ed25519PrivateKey, payload: str, *, pid: str, sn: str,
 
 
 def usage_file(envelopes: list[RumEnvelope], *, pid: str, sn: str, device_public_key: Ed25519PublicKey,
-               privacy_info: dict | None = None, extra_elements: list[tuple[str, str]] = ()) -> str:
-    """The text of a saved usage file."""
+               privacy_info: dict | None = None, requests: list[str] = ()) -> str:
+    """The text of a saved usage file; `requests` are signed request elements (trust, authorization)."""
     parts = ["<smartLicense>"]
     identity = {"udi": sudi(pid, sn), "public_key": public_key_raw_b64(device_public_key)}
     parts.append(f"<DeviceIdentity><![CDATA[{dumps(identity)}]]></DeviceIdentity>")
     for env in envelopes:
         parts.append(f"<RUMReport><![CDATA[{env.to_json()}]]></RUMReport>")
-    for tag, text in extra_elements:
-        parts.append(f"<{tag}><![CDATA[{text}]]></{tag}>")
+    parts.extend(requests)
     if privacy_info is not None:
         parts.append(f"<PrivacyInfo><![CDATA[{dumps(privacy_info)}]]></PrivacyInfo>")
     parts.append("</smartLicense>")
@@ -218,16 +218,19 @@ class ParsedUsage:
     identities: list[dict]
     envelopes: list[RumEnvelope]
     privacy: list[dict]
-    others: list[tuple[str, str]]
+    requests: list["SignedDocument"]
 
 
 def parse_usage(text: str | bytes) -> ParsedUsage:
     root = _parse(text)
     if root.tag != "smartLicense":
         raise ArtifactError(f"not a usage file (root element {root.tag})")
-    identities, envelopes, privacy, others = [], [], [], []
+    identities, envelopes, privacy, requests = [], [], [], []
     for child in root:
         if not isinstance(child.tag, str):
+            continue
+        if child.tag in REQUEST_TAGS:
+            requests.append(read_signed_element(child))
             continue
         body = (child.text or "").strip()
         try:
@@ -240,12 +243,12 @@ def parse_usage(text: str | bytes) -> ParsedUsage:
             elif child.tag == "PrivacyInfo":
                 privacy.append(json.loads(body))
             else:
-                others.append((child.tag, body))
+                raise ArtifactError(f"unexpected element {child.tag} in a usage file")
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise ArtifactError(f"malformed {child.tag}: {exc}") from exc
-    if not envelopes and not others and not identities:
+    if not envelopes and not requests and not identities:
         raise ArtifactError("the file holds no usage data")
-    return ParsedUsage(identities, envelopes, privacy, others)
+    return ParsedUsage(identities, envelopes, privacy, requests)
 
 
 # ---------------------------------------------------------------------------------------------- signed documents
@@ -307,7 +310,15 @@ class ImportBundle:
         return [d for d in self.documents if d.tag == tag]
 
 
-SIGNED_TAGS = ("smartLicenseRumAck", "smartLicensePolicy", "smartLicenseTrustCode", "smartLicenseAuthorization")
+# What CSSM signs (the device imports them) and what the device signs (CSSM processes them).
+SIGNED_TAGS = ("smartLicenseRumAck", "smartLicensePolicy", "smartLicenseTrustCode", "smartLicenseAuthorization",
+               "smartLicenseAuthorizationReturnAck")
+REQUEST_TAGS = ("smartLicenseTrustRequest", "smartLicenseAuthorizationRequest", "smartLicenseAuthorizationReturn")
+
+
+IMPORT_KINDS = {"smartLicenseRumAck": "ack", "smartLicensePolicy": "policy", "smartLicenseTrustCode": "trust",
+                "smartLicenseAuthorization": "authorization",
+                "smartLicenseAuthorizationReturnAck": "authorization-return"}
 
 
 def parse_import(text: str | bytes) -> ImportBundle:
@@ -317,21 +328,84 @@ def parse_import(text: str | bytes) -> ImportBundle:
                 and child.tag in SIGNED_TAGS]
         if not docs:
             raise ArtifactError("the file holds nothing this device can import")
-        kind = "ack" if any(d.tag == "smartLicenseRumAck" for d in docs) else docs[0].tag
+        kind = "ack" if any(d.tag == "smartLicenseRumAck" for d in docs) else IMPORT_KINDS[docs[0].tag]
         return ImportBundle(kind, docs)
     if root.tag in SIGNED_TAGS:
-        doc = read_signed_element(root)
-        return ImportBundle("policy" if root.tag == "smartLicensePolicy" else root.tag, [doc])
+        return ImportBundle(IMPORT_KINDS[root.tag], [read_signed_element(root)])
     raise ArtifactError(f"unrecognised file (root element {root.tag})")
+
+
+def parse_signed_file(text: str | bytes, tags: tuple[str, ...]) -> list[SignedDocument]:
+    """Every signed element with one of `tags`, from a file whose root is one of them or `smartLicense`."""
+    root = _parse(text)
+    children = [root] if root.tag in tags else [c for c in root if isinstance(c.tag, str) and c.tag in tags]
+    if root.tag not in tags and root.tag != "smartLicense" or not children:
+        raise ArtifactError(f"the file holds no {' / '.join(tags)}")
+    return [read_signed_element(c) for c in children]
+
+
+def signed_file(elements: list[str]) -> str:
+    return "<smartLicense>\n" + "\n".join(elements) + "\n</smartLicense>\n"
+
+
+# ---------------------------------------------------------------------------------------------- codes
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _code_chars(seed: str, n: int) -> str:
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    out = []
+    for _ in range(n):
+        digest, r = divmod(digest, len(_ALNUM))
+        out.append(_ALNUM[r])
+        if digest < len(_ALNUM):
+            digest = int.from_bytes(hashlib.sha256((seed + "".join(out)).encode()).digest(), "big")
+    return "".join(out)
+
+
+def grouped_code(seed: str, groups: int, last: int) -> str:
+    """`CrMfaJ-9odPW7-…-gud`: `groups` groups of 6 characters and a last group of `last`."""
+    chars = _code_chars(seed, groups * 6 + last)
+    parts = [chars[i * 6:(i + 1) * 6] for i in range(groups)] + [chars[groups * 6:]]
+    return "-".join(parts)
+
+
+def confirmation_code(seed: str) -> str:
+    """8 lowercase hex digits, as `Last Confirmation code: 5fd33d79`."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:8]
+
+
+def plr_request_code(pid: str, sn: str, nonce: str) -> str:
+    """`DB-ZC8000V:96QKIABBZ1H-AYk3ndtp6-F1` (L9255)."""
+    return f"DB-Z{pid}:{sn}-{_code_chars(nonce + pid + sn, 9)}-{_code_chars(nonce, 2)}"
+
+
+def plr_authorization_code(request_code: str) -> str:
+    """The 58-character version-3 PLR code CSSM issues for a request code: `D` + 5, then 7 groups of 6 and
+    a final group of 2 (`DA3Ks9-WM4yzT-…-z6`, L9439); the final group checks the rest and the request."""
+    chars = _code_chars("plr:" + request_code, 47)
+    body = "-".join(["D" + chars[:5]] + [chars[5 + i * 6:11 + i * 6] for i in range(7)])
+    return f"{body}-{plr_check(body, request_code)}"
+
+
+def plr_check(body: str, request_code: str) -> str:
+    return _code_chars(body + "|" + request_code, 2)
+
+
+PLR_CODE_RE = re.compile(r"^D[A-Za-z0-9]{5}(-[A-Za-z0-9]{6}){7}-[A-Za-z0-9]{2}$")
 
 
 def build_ack(*, key: Ed25519PrivateKey, pid: str, sn: str, timestamp_ms: int, acknowledgements: list[dict],
               account: dict | None, transaction_id: str, policy: dict | None = None,
-              extra_elements: list[str] = ()) -> str:
+              subscriptions: dict | None = None, extra_elements: list[str] = ()) -> str:
+    """An ACK; `extra_elements` are further signed elements it carries (trust codes, SLACs)."""
     data = {"type": "rum_ack", "version": "1.0", "timestamp": timestamp_ms, "udi": {"pid": pid, "sn": sn},
             "acknowledgements": acknowledgements, "transaction_id": transaction_id}
     if account:
         data["account"] = account
+    if subscriptions:
+        data["subscriptions"] = subscriptions
     parts = ["<smartLicense>", signed_element("smartLicenseRumAck", data, key)]
     if policy is not None:
         parts.append(signed_element("smartLicensePolicy", policy, key))

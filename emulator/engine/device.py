@@ -86,10 +86,12 @@ class DeviceError(Exception):
     """A refused operation. `code` is the cisco-smart-license error-enum name for RPC outputs; the
     message is what the CLI prints."""
 
-    def __init__(self, message: str, code: str = "BadInputParams", syslog=None):
+    def __init__(self, message: str, code: str = "BadInputParams", syslog=None, aftermath=()):
         super().__init__(message)
         self.code = code
-        self.syslog = syslog   # the message a router logs for this refusal, if any
+        # What the refusal leaves behind although the operation changed nothing: syslog message tuples,
+        # or callables (device, now), committed after the rollback (a router logs failures too).
+        self.aftermath = ([syslog] if syslog is not None else []) + list(aftermath)
 
 
 @dataclass(frozen=True)
@@ -268,24 +270,36 @@ class Device:
     # ================================================================== operations
     @contextmanager
     def _op(self):
-        """One operation: due jobs, the change, one commit; on failure the state is reloaded."""
-        with self._lock:
-            outer = self._depth == 0
-            self._depth += 1
-            try:
-                if outer:
-                    self._run_due(self.clock.now())
-                yield
-                if outer:
-                    self._commit()
-            except BaseException:
-                if outer:
-                    self._load()
-                raise
-            finally:
-                self._depth -= 1
-        if outer:
-            self._notify()
+        """One operation: due jobs, the change, one commit. On failure the state is reloaded from the store
+        and only the failure's aftermath (its syslogs, history) is committed."""
+        notify = False
+        try:
+            with self._lock:
+                outer = self._depth == 0
+                self._depth += 1
+                try:
+                    if outer:
+                        self._run_due(self.clock.now())
+                    yield
+                    if outer:
+                        self._commit()
+                        notify = True
+                except BaseException as exc:
+                    if outer:
+                        self._load()
+                        aftermath = getattr(exc, "aftermath", None)
+                        if aftermath:
+                            now = self.clock.now()
+                            for item in aftermath:
+                                item(self, now) if callable(item) else self._syslog(now, item)
+                            self._commit()
+                            notify = True
+                    raise
+                finally:
+                    self._depth -= 1
+        finally:
+            if notify:
+                self._notify()
 
     def _commit(self) -> None:
         self.core["clock"] = self.clock.to_dict()
@@ -763,15 +777,16 @@ class Device:
             text = artifacts.usage_file([self._envelope(r) for r in chosen], pid=self.pid, sn=self.sn,
                                         device_public_key=self.signing_public_key,
                                         privacy_info=self._privacy_info(),
-                                        extra_elements=self._usage_file_extras(now))
+                                        requests=self._usage_file_requests(now))
             self.flash.write(str(target), text.encode())
             self._mark_reported(chosen)
             self.core["reporting"]["last_file_write"] = now
             self._event(now, "RUM_SAVE", file=str(target), reports=str(len(chosen)))
             return str(target)
 
-    def _usage_file_extras(self, now: float) -> list[tuple[str, str]]:
-        """Further requests a saved usage file carries (trust and authorization requests: later work)."""
+    def _usage_file_requests(self, now: float) -> list[str]:
+        """Signed requests a saved usage file carries: a trust request for members without a usable trust
+        code (17.7.1+, R35) and a staged authorization request."""
         return []
 
     def collect_reports(self) -> list[artifacts.RumEnvelope]:
@@ -985,20 +1000,18 @@ class Device:
             bundle = artifacts.parse_import(data)
         except ArtifactError as exc:
             raise DeviceError(f"% Import Data Failed: {exc}", exc.code) from None
-        try:
-            with self._op():
-                now = self.clock.now()
-                for step in self._check_bundle(bundle, now):
-                    step()
-                return ImportResult("Import Data Successful")
-        except DeviceError as exc:
-            # A refused import leaves its syslog and its history entry behind, nothing else.
-            with self._op():
-                now = self.clock.now()
-                if exc.syslog is not None:
-                    self._syslog(now, exc.syslog)
-                self._record_import(now, bundle.kind, str(exc))
-            raise
+        with self._op():
+            now = self.clock.now()
+            try:
+                plan = self._check_bundle(bundle, now)
+            except DeviceError as exc:
+                # A refused import leaves its syslog and its history entry behind, nothing else.
+                message = str(exc)
+                exc.aftermath.append(lambda dev, t: dev._record_import(t, bundle.kind, message))
+                raise
+            for step in plan:
+                step()
+            return ImportResult("Import Data Successful")
 
     def _verify(self, doc: artifacts.SignedDocument, now: float, failure_syslog=None) -> None:
         def refuse(message: str, reason: str):
