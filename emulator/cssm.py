@@ -158,7 +158,8 @@ class Cssm:
         for request in usage.requests:
             self._verify_request(request, device_key)
             if request.tag == "smartLicenseTrustRequest":
-                extras.extend(self._trust_elements(request.data, now, (sa, va), force=False))
+                # trust requested inside a report follows the report's account (R35); no idtoken refusals
+                extras.extend(self._trust_elements(request.data, now, (sa, va), force=True))
             elif request.tag == "smartLicenseAuthorizationRequest":
                 extras.extend(self._slac_elements(request.data, now, (sa, va)))
         subscriptions = {}
@@ -204,14 +205,17 @@ class Cssm:
         return out
 
     def establish_trust(self, token: str, request: artifacts.SignedDocument, *, force: bool = False,
-                        now: float | None = None) -> str:
+                        now: float | None = None, policy: str | None = None) -> str:
         """`license smart trust idtoken`: validates the token and answers with trust codes for the UDIs
-        of the signed trust request."""
+        of the signed trust request, and the account's policy when it has one (R10)."""
         self._verify_request(request)
         account = token_account(token) or (self.smart_account, self.virtual_account)
         if not token.strip():
             raise CssmRefusal("Invalid ID token")
-        return artifacts.signed_file(self._trust_elements(request.data, now, account, force))
+        elements = self._trust_elements(request.data, now, account, force)
+        if policy:
+            elements.append(artifacts.signed_element("smartLicensePolicy", self.policy_data(policy, now), self.key))
+        return artifacts.signed_file(elements)
 
     def process_trust_request(self, text: str | bytes, now: float | None = None) -> str:
         requests = _read_requests(text, "smartLicenseTrustRequest")
@@ -369,3 +373,37 @@ def _write_tar(files: dict[str, bytes]) -> bytes:
             info.mtime = 0
             tar.addfile(info, io.BytesIO(body))
     return buf.getvalue()
+
+
+class LibraryOutbound:
+    """Connects a device straight to an in-process CSSM, as if CSSM (or a CSLU relaying to it) answered
+    at the device's configured URL. The HTTP push client offers the same calls over the network."""
+
+    def __init__(self, cssm: Cssm, clock, policy: str | None = None):
+        self.cssm = cssm
+        self.clock = clock                 # callable → the time CSSM stamps its answers with
+        self.policy = policy               # custom policy CSSM hands out with trust and ACKs
+
+    def _guard(self, fn):
+        from .engine.comm import Refusal
+        try:
+            return fn()
+        except CssmRefusal as exc:
+            raise Refusal(exc.reason, exc.udi) from None
+        except CssmError as exc:
+            raise Refusal(str(exc)) from None
+
+    def establish_trust(self, url: str, token: str, trust_request: str, force: bool) -> str:
+        request = _read_requests(trust_request, "smartLicenseTrustRequest")[0]
+        return self._guard(lambda: self.cssm.establish_trust(token, request, force=force, now=self.clock(),
+                                                             policy=self.policy))
+
+    def request_authorization(self, url: str, request: str) -> str:
+        doc = _read_requests(request, "smartLicenseAuthorizationRequest")[0]
+        return self._guard(lambda: self.cssm.authorize(doc, now=self.clock()))
+
+    def return_authorization(self, url: str, return_request: str) -> str:
+        return self._guard(lambda: self.cssm.process_authorization_return(return_request, now=self.clock()))
+
+    def report_usage(self, url: str, usage: str) -> str:
+        return self._guard(lambda: self.cssm.process_usage(usage, now=self.clock(), policy=self.policy))

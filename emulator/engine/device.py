@@ -20,6 +20,7 @@ from ..profiles import Entitlement, Profile, load_profile
 from ..store import Store
 from . import artifacts, messages
 from .artifacts import ArtifactError
+from .authority import AuthorityMixin
 from .clock import Clock
 from .flash import Flash, FlashError
 from .messages import Event, Syslog
@@ -169,7 +170,7 @@ def _validate_config_value(key: str, value):
     return _check_str(value, (1, 255), key)
 
 
-class Device:
+class Device(AuthorityMixin):
     """The licensing state and rules of one product instance."""
 
     def __init__(self, store: Store, device_id: str, flash: Flash, *, clock: Clock | None = None,
@@ -417,11 +418,12 @@ class Device:
         return "IN USE", "NOT RESTRICTED"
 
     def _authorized(self, ent: Entitlement) -> bool:
-        """Whether an installed authorization (SLAC, SLR, PLR, PAK) covers this entitlement."""
-        for auth in self.core.get("authorizations", {}).values():
-            if ent.tag in auth.get("entitlements", {}) or auth.get("universal"):
-                return True
-        return False
+        """Whether an installed authorization covers this entitlement: PLR covers everything (R50); a SLAC,
+        SLR or PAK of the active covers its listed licences."""
+        if self.core.get("plr"):
+            return True
+        auth = self.core.get("authorizations", {}).get(self.udi)
+        return bool(auth and ent.tag in auth.get("entitlements", {}))
 
     def _groups_in_use(self) -> set[str]:
         groups = set()
@@ -439,11 +441,13 @@ class Device:
         except KeyError:
             raise DeviceError(f"% Unknown license {license_name!r} on {self.pid}", "notfound") from None
         with self._op():
-            now = self.clock.now()
-            usage = self.core["usage"]
-            old = usage.get(ent.name, {}).get("count", 0)
-            if old == count:
-                return ent
+            self._set_usage_now(ent, count, self.clock.now())
+            return ent
+
+    def _set_usage_now(self, ent: Entitlement, count: int, now: float, quiet: bool = False) -> None:
+        """`quiet`: a change applied while booting, whose syslogs the boot sequence itself prints."""
+        usage = self.core["usage"]
+        if usage.get(ent.name, {}).get("count", 0) != count:
             rep = self.core["reporting"]
             deadline_before = self.ack_deadline()
             first_use = rep["t0"] is None and count > 0
@@ -465,10 +469,10 @@ class Device:
             self._usage_changed(ent, now, first_use=first_use)
             deadline = self.ack_deadline()
             if deadline is not None and (deadline_before is None or deadline < deadline_before):
-                self._announce_deadline(now)       # a new, nearer requirement is announced at once
-            if ent.enforcement == "export":
+                if not quiet:
+                    self._announce_deadline(now)   # a new, nearer requirement is announced at once
+            if ent.enforcement == "export" and not quiet:
                 self._syslog(now, messages.export_controlled(self._authorized(ent), ent.feature_name or "hseck9"))
-            return ent
 
     def _usage_changed(self, ent: Entitlement, now: float, first_use: bool) -> None:
         """R15: a change of usage requires a report within the group's report-on-change days. The very
@@ -491,11 +495,14 @@ class Device:
     def ack_deadline(self) -> float | None:
         """`Next ACK deadline` (R12–R16, Q1, Q16)."""
         rep = self.core["reporting"]
-        if rep["t0"] is None or not self.policy.ack_required.days:
-            return None
+        if rep["t0"] is None or not self.policy.ack_required.days or self.core.get("plr"):
+            return None                                   # R12; R16; PLR never reports (R17, R50)
         groups = self._groups_in_use()
         candidates = []
-        if rep["last_ack"] is None:
+        legacy = self.core.get("authorizations", {}).get(self.udi, {}).get("kind") in ("slr", "pak")
+        if legacy:
+            pass                                          # SLR and PAK report only on a change (R17)
+        elif rep["last_ack"] is None:
             first = min_positive(self.policy.group(g).first.days for g in groups)
             if first:
                 candidates.append(rep["t0"] + first * DAY)
@@ -530,6 +537,8 @@ class Device:
             if interval and rep["t0"] is not None:
                 next_push = (rep["t0"] + FIRST_PUSH_DELAY if rep["last_push"] is None
                              else rep["last_push"] + interval * DAY)
+            if rep.get("trigger") is not None and self.config["transport"] != "off":
+                next_push = rep["trigger"] if next_push is None else min(next_push, rep["trigger"])
             return Timers(last_ack=rep["last_ack"], ack_deadline=self.ack_deadline(), push_interval_days=interval,
                           next_ack_push_check=rep.get("next_ack_check"), next_report_push=next_push,
                           last_report_push=rep["last_push"], last_report_file_write=rep["last_file_write"],
@@ -544,6 +553,7 @@ class Device:
         reminder = self._next_reminder()
         if reminder is not None:
             candidates.append((reminder, "reminder"))
+        candidates.extend(self._utility_due())
         return min(candidates) if candidates else None
 
     def _next_reminder(self) -> float | None:
@@ -576,6 +586,8 @@ class Device:
                 deadline = self.ack_deadline()
                 self.core["reporting"]["reminder_cursor"] = t
                 self._syslog(t, messages.reporting_required(max(0, round((deadline - t) / DAY))))
+            else:
+                self._run_utility_job(job, t)
 
     def advance_clock(self, seconds: float) -> float:
         """Moves the clock forward, running every job that falls due, in time order. Returns the new now."""
@@ -766,10 +778,7 @@ class Device:
             days = _check_int(days, 0, 0xFFFFFFFF, "number of days")
         if selector == "rum-id":
             rum_id = _check_int(rum_id, 0, 0xFFFFFFFFFFFFFFFF, "RUM report id")
-        try:
-            target = self.flash.parse(path)
-        except FlashError as exc:
-            raise DeviceError(str(exc), exc.code) from None
+        target = self._flash_target(path)
         with self._op():
             now = self.clock.now()
             self._close_all(now, reason="NONE", termination="CurrentUsageRequested")
@@ -784,10 +793,11 @@ class Device:
             self._event(now, "RUM_SAVE", file=str(target), reports=str(len(chosen)))
             return str(target)
 
-    def _usage_file_requests(self, now: float) -> list[str]:
-        """Signed requests a saved usage file carries: a trust request for members without a usable trust
-        code (17.7.1+, R35) and a staged authorization request."""
-        return []
+    def _flash_target(self, path: str):
+        try:
+            return self.flash.parse(path)
+        except FlashError as exc:
+            raise DeviceError(str(exc), exc.code) from None
 
     def collect_reports(self) -> list[artifacts.RumEnvelope]:
         """A data-model pull (CSLU / SSM On-Prem / controller): closes OPEN reports (Q28), returns every
@@ -806,7 +816,9 @@ class Device:
         with self._op():
             now = self.clock.now()
             closed = self._close_all(now, reason="RELOAD", termination="ProductReload")
+            self._apply_startup(now)
             self.core["booted_at"] = now
+            self.core["reporting"]["trigger"] = now + FIRST_PUSH_DELAY      # a reload triggers reporting (R29)
             self._boot_messages(now)
             return closed
 
@@ -848,6 +860,11 @@ class Device:
         value restores the default. Keys are those of CONFIG_DEFAULTS plus the actions `url_default`
         (bool; `license smart url default`) and `privacy_all` (bool)."""
         validated = {}
+        if changes.get("utility_enabled"):
+            self._check_utility_allowed()
+        if changes.get("reservation") and not (self.profile.supports_plr and self.release.plr):
+            raise DeviceError("% license smart reservation is available only on a Catalyst 8000V from 17.10.1a",
+                              "notsupported")
         for key, value in changes.items():
             if key in ("url_default", "privacy_all"):
                 validated[key] = _check_bool(value, key)
@@ -872,6 +889,7 @@ class Device:
                     cfg[key] = value
                     if key == "url_smart":
                         cfg["url_callhome"] = value   # `url smart X` also fills `license smart url` (L10300-10312)
+            self._utility_config_changed(before, now)
             if (cfg["privacy_hostname"], cfg["privacy_version"]) != (before["privacy_hostname"],
                                                                      before["privacy_version"]):
                 self._event(now, "PRIVACY_CHANGED", hostname=str(cfg["privacy_hostname"]).lower(),
@@ -1037,16 +1055,33 @@ class Device:
                                                      for a in acks):
                 raise DeviceError("% Import Data Failed: malformed acknowledgement list", "msgparse")
             plan.append(lambda: self._apply_ack(ack.data, now))
-        for doc in bundle.all("smartLicensePolicy"):
-            self._verify(doc, now, messages.policy_install_failed)
-            policy = self._policy_from(doc.data, now)
-            plan.append(lambda policy=policy: self._install_policy(policy, now))
-        unsupported = [d.tag for d in bundle.documents
-                       if d.tag not in ("smartLicenseRumAck", "smartLicensePolicy")]
-        if unsupported:
-            raise DeviceError(f"% Import Data Failed: {', '.join(unsupported)} is not supported by this device",
-                              "notsupported")
+        plan.extend(self._documents_plan(bundle.documents, now, trust_source="ack" if ack else "file"))
         return plan
+
+    def _documents_plan(self, docs: list[artifacts.SignedDocument], now: float,
+                        trust_source: str) -> list[Callable[[], None]]:
+        """Checks policies, trust codes and authorization codes; returns the steps that install them."""
+        plan: list[Callable[[], None]] = []
+        slacs = [d for d in docs if d.tag == "smartLicenseAuthorization"]
+        for doc in docs:
+            if doc.tag == "smartLicensePolicy":
+                self._verify(doc, now, messages.policy_install_failed)
+                policy = self._policy_from(doc.data, now)
+                plan.append(lambda policy=policy: self._install_policy(policy, now))
+            elif doc.tag == "smartLicenseTrustCode":
+                key, data = self._check_trust(doc, now)
+                plan.append(lambda key=key, data=data: self._install_trust(key, data, now, trust_source))
+            elif doc.tag == "smartLicenseAuthorization":
+                key, data = self._check_authorization(doc, now, slacs)
+                plan.append(lambda key=key, data=data: self._install_authorization(key, data, now))
+            elif doc.tag == "smartLicenseAuthorizationReturnAck":
+                self._verify(doc, now)
+                plan.append(lambda: self._record_import(now, "AUTH", "Return acknowledged"))
+        return plan
+
+    def _install_documents(self, docs: list[artifacts.SignedDocument], now: float, trust_source: str = "ack") -> None:
+        for step in self._documents_plan(docs, now, trust_source):
+            step()
 
     def _policy_from(self, data: dict, now: float) -> Policy:
         def malformed(detail: str):
@@ -1109,6 +1144,10 @@ class Device:
                                         "virtual_account": str(account.get("virtual_account", "")),
                                         "as_of": stamp}
                 self._record_import(now, "ACCOUNT INFO", "Success")
+        subscriptions = data.get("subscriptions")
+        if isinstance(subscriptions, dict):
+            self.core["subscriptions"] = {str(k): str(v) for k, v in subscriptions.items()}
+            self._utility_subscriptions_changed(now)
         self._syslog(now, messages.sip_licensing_acknowledged())
         for rec in self.usage():
             if rec.entitlement.enforcement == "export" and rec.status == "IN USE":

@@ -57,7 +57,7 @@ def reporting_required(days: int):
 
 
 def policy_install_success():
-    return _msg(6, "POLICY_INSTALL_SUCCESS", "A new licensing policy was successfully installed.")
+    return _msg(6, "POLICY_INSTALL_SUCCESS", "A new licensing policy was successfully installed")
 
 
 def policy_install_failed(reason: str):
@@ -79,7 +79,7 @@ def authorization_install_failed(udi: str, reason: str):
 
 
 def authorization_removed(udi: str):
-    return _msg(6, "AUTHORIZATION_REMOVED", f"A licensing authorization code has been removed from {udi}")
+    return _msg(6, "AUTHORIZATION_REMOVED", f"A licensing authorization code has been removed from {udi}.")
 
 
 def trust_install_success(udi: str):

@@ -65,7 +65,7 @@ def test_custom_policy_in_ack_is_installed(make_device, cssm):
     assert (policy.group("perpetual").first.days, policy.group("perpetual").frequency.days) == (30, 60)
     assert policy.group("perpetual").frequency.custom is True
     assert dev.timers().ack_deadline == T0 + 60 * DAY           # perpetual frequency 60
-    assert texts(dev, "POLICY_INSTALL_SUCCESS") == ["A new licensing policy was successfully installed."]
+    assert texts(dev, "POLICY_INSTALL_SUCCESS") == ["A new licensing policy was successfully installed"]
 
 
 def test_policy_file_with_partial_values_keeps_cisco_defaults(make_device, cssm):
