@@ -29,4 +29,12 @@ def start_frontends(device, *, host: str, netconf_port: int, restconf_port: int,
     """Starts every front-end of one device on the given address and ports. Users and passwords are the
     device's own (`device.check_password`)."""
     servers = Servers()
+    if netconf_port is not None and netconf_port >= 0:
+        from .netconf import NetconfService
+        netconf = NetconfService(device, host, netconf_port, state_dir).start()
+        servers.add(netconf.describe(), netconf.stop)
+    if cli_port is not None and cli_port >= 0:
+        from .cli import CliServer
+        cli = CliServer(device, host=host, port=cli_port, state_dir=state_dir).start()
+        servers.add(cli.describe(), cli.stop)
     return servers

@@ -1,0 +1,728 @@
+"""The command grammars of every mode and their actions.
+
+Actions only parse arguments, call the engine and render: licensing rules live in the engine. An action
+gets the `Ctx` and the parsed arguments and returns the text to print (or None). A refusal from the engine
+(`DeviceError`) is printed as the router's message; `CliError` carries a CLI-level error line.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ...engine.device import DEFAULT_CALLHOME_URL, DeviceError
+from ...engine.flash import FlashError
+from . import render as R
+from .parser import Grammar
+
+CONFIG_BANNER = "Enter configuration commands, one per line.  End with CNTL/Z."
+
+KEYWORD_HELP = {
+    # exec
+    "show": "Show running system information",
+    "license": "Smart licensing Commands",
+    "enable": "Turn on privileged commands",
+    "disable": "Turn off privileged commands",
+    "exit": "Exit from the EXEC",
+    "logout": "Exit from the EXEC",
+    "quit": "Exit from the EXEC",
+    "end": "Exit from configure mode",
+    "configure": "Enter configuration mode",
+    "terminal": "Set terminal line parameters",
+    "write": "Write running configuration to memory, network, or terminal",
+    "copy": "Copy from one file to another",
+    "dir": "List files on a filesystem",
+    "more": "Display the contents of a file",
+    "delete": "Delete a file",
+    "reload": "Halt and perform a cold restart",
+    "do": "To run exec commands in config mode",
+    "smart": "Smart licensing",
+    # show
+    "running-config": "Current operating configuration",
+    "startup-config": "Contents of startup configuration",
+    "version": "System hardware and software status",
+    "clock": "Display the system clock",
+    "logging": "Show the contents of logging buffers",
+    "platform": "Show platform information",
+    "ip": "IP information",
+    "all": "Show license all information",
+    "status": "Show license status information",
+    "summary": "Show license summary",
+    "usage": "Show license usage information",
+    "udi": "Show license udi information",
+    "authorization": "Show license authorization information",
+    "reservation": "Show license reservation information",
+    "rum": "Show license RUM reports",
+    "eventlog": "Show license eventlog",
+    "history": "Show license history",
+    "tech": "Show license tech information",
+    "data": "License data",
+    "message": "Show license history message",
+    "support": "Show license tech support information",
+    "conversion": "Show license data conversion information",
+    "detail": "Detailed view",
+    "id": "Select by report id",
+    "feature": "Select by feature name",
+    "save": "Save",
+    # license smart exec
+    "clear": "Clear license info",
+    "import": "Import a file",
+    "file": "Save to a file",
+    "unreported": "Save unreported usage",
+    "days": "Save usage for the last number of days",
+    "rum-id": "Save usage for a single RUM report",
+    # license smart config
+    "custom_id": "Custom Identification",
+    "privacy": "Smart Licensing Privacy",
+    "hostname": "Set system's network name",
+    "proxy": "Smart licensing proxy",
+    "address": "Proxy address",
+    "port": "Proxy port",
+    "server-identity-check": "Enable or Disable the HTTP Secure Server Identity Check",
+    "transport": "Smart licensing transport",
+    "automatic": "Automatic transport (CSLU)",
+    "callhome": "Call home transport",
+    "cslu": "Cisco Smart License Utility transport",
+    "off": "Turn off communication",
+    "url": "Smart licensing URL",
+    "default": "Default URL for the configured transport",
+    "utility": "Utility settings",
+    "customer-tags": "Customer tags",
+    "interval": "Usage reporting interval in days",
+    "vrf": "VRF used for licensing traffic",
+    "customer_info": "Customer information",
+    "username": "Establish User Name Authentication",
+    "privilege": "Set user privilege level",
+    "password": "Specify the password for the user",
+    "secret": "Specify the secret for the user",
+    "netconf-yang": "Configure NETCONF-YANG",
+    "restconf": "Enable RESTCONF",
+    "http": "HTTP server configuration",
+    "server": "Enable HTTP server",
+    "secure-server": "Enable HTTP secure server",
+    "authentication": "Set http server authentication method",
+    "local": "Use local username and passwords",
+    "max-connections": "Set maximum number of concurrent http server connections",
+    "scp": "Scp commands",
+    "line": "Configure a terminal line",
+    "no": "Negate a command or set its defaults",
+    "exec-timeout": "Set the EXEC timeout",
+    "exec": "Configure EXEC",
+    "prompt": "EXEC prompt",
+    "timestamp": "Print timestamps for show commands",
+    "monitor": "Copy debug output to the current terminal line",
+    "length": "Set number of lines on a screen",
+    "width": "Set width of the display terminal",
+    "memory": "Write to NV memory",
+    "service": "Modify use of network based services",
+    "console": "Set console logging parameters",
+    "synchronous": "Synchronized message output",
+    "login": "Enable password checking",
+    "vty": "Virtual terminal",
+}
+
+
+class CliError(Exception):
+    """An error line the CLI prints itself."""
+
+
+def fs_name(path: str) -> str:
+    return path.split(":", 1)[0] if ":" in path else "bootflash"
+
+
+# ====================================================================== exec actions
+def a_show_version(ctx, a):
+    return R.show_version(ctx.device)
+
+
+def a_show_clock(ctx, a):
+    return R.show_clock(ctx.device)
+
+
+def a_show_logging(ctx, a):
+    return R.show_logging(ctx.device)
+
+
+def a_show_running(ctx, a):
+    return running_config(ctx)
+
+
+def a_show_startup(ctx, a):
+    if not ctx.server.startup_written:
+        return "startup-config is not present\n"
+    return running_config(ctx, startup=True)
+
+
+def a_lic(fn):
+    return lambda ctx, a: fn(ctx.device)
+
+
+def a_show_eventlog(ctx, a):
+    return R.show_license_eventlog(ctx.device, a.get("days"))
+
+
+def a_show_rum(tech: bool):
+    def action(ctx, a):
+        by = "id" if "rum_id" in a or a.get("by") == "id" else "feature"
+        key = a.get("rum_id", a.get("feature", "all"))
+        text = R.show_license_rum(ctx.device, by, key, "detail" in ctx.words, tech=tech)
+        if "path" in a:
+            try:
+                ctx.device.flash.write(a["path"], text.encode())
+            except FlashError as exc:
+                raise CliError(str(exc)) from None
+            return None
+        return text
+    return action
+
+
+def a_show_sl_infra(ctx, a):
+    return R.show_sl_infra(ctx.device, a["which"])
+
+
+def a_show_http_modules(ctx, a):
+    return R.show_ip_http_session_module(ctx.device)
+
+
+def a_terminal_length(ctx, a):
+    ctx.session.length = a["n"]
+
+
+def a_terminal_width(ctx, a):
+    ctx.session.width = a["n"]
+
+
+def a_terminal_monitor(on: bool):
+    def action(ctx, a):
+        ctx.session.monitor = on
+    return action
+
+
+def a_terminal_timestamp(on: bool):
+    def action(ctx, a):
+        ctx.session.timestamps = on
+    return action
+
+
+def a_enable(ctx, a):
+    if ctx.session.privilege >= 15:
+        ctx.session.enabled = True
+        return None
+    answer = ctx.ask("Password: ", secret=True)
+    if answer is not None and ctx.server.enable_password_ok(answer):
+        ctx.session.enabled = True
+        return None
+    raise CliError("% Access denied")
+
+
+def a_disable(ctx, a):
+    ctx.session.enabled = False
+
+
+def a_exit(ctx, a):
+    ctx.session.closing = True
+
+
+def a_configure(ctx, a):
+    ctx.session.mode = "config"
+    return CONFIG_BANNER + "\n"
+
+
+def a_write(ctx, a):
+    ctx.server.startup_written = True
+    return "Building configuration...\n[OK]\n"
+
+
+def a_copy(ctx, a):
+    src, dst = a["src"], a["dst"]
+    lsrc, ldst = src.lower(), dst.lower()
+    if lsrc in ("running-config", "system:running-config") and ldst in ("startup-config", "nvram:startup-config"):
+        answer = ctx.ask("Destination filename [startup-config]? ", default="")
+        if answer not in ("", "startup-config"):
+            raise CliError("%Error opening nvram:" + answer + " (Permission denied)")
+        return a_write(ctx, a)
+    if lsrc in ("running-config", "startup-config") or ldst in ("running-config", "startup-config"):
+        raise CliError("%Error: copying between configurations and files is not supported by this device")
+    flash = ctx.device.flash
+    try:
+        data = flash.read(src)
+        target = flash.parse(dst)
+        if dst.endswith(":") or dst.endswith("/"):
+            target = flash.parse(f"{dst.rstrip('/')}{'' if dst.endswith(':') else '/'}"
+                                 f"{flash.parse(src).name.split('/')[-1]}")
+        default = target.name.split("/")[-1]
+        answer = ctx.ask(f"Destination filename [{default}]? ", default="")
+        if answer:
+            target = flash.parse(f"{target.filesystem}:{answer}")
+        flash.write(str(target), data)
+    except FlashError as exc:
+        raise CliError(str(exc)) from None
+    return f"{len(data)} bytes copied in 0.001 secs ({len(data) * 1000} bytes/sec)\n"
+
+
+def a_dir(ctx, a):
+    fs = a.get("fs", "bootflash:").rstrip(":").lower()
+    fs = {"flash": "bootflash"}.get(fs, fs)
+    try:
+        files = ctx.device.flash.listdir(fs)
+    except Exception:
+        raise CliError(f"%Error opening {fs}:/ (No such device)") from None
+    lines = [f"Directory of {fs}:/", ""]
+    total = 0
+    for idx, (name, size, mtime) in enumerate(files, start=11):
+        stamp = datetime.fromtimestamp(mtime, tz=timezone.utc).strftime("%b %d %Y %H:%M:%S")
+        lines.append(f"{idx:<6} -rw- {size:>14}  {stamp} +00:00  {name}")
+        total += size
+    if not files:
+        lines.append("No files in directory")
+    capacity = 7897796608
+    lines += ["", f"{capacity} bytes total ({capacity - total} bytes free)"]
+    return "\n".join(lines) + "\n"
+
+
+def a_more(ctx, a):
+    try:
+        data = ctx.device.flash.read(a["path"])
+    except FlashError as exc:
+        raise CliError(str(exc)) from None
+    text = data.decode("utf-8", "replace")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def a_delete(ctx, a):
+    path = a["path"]
+    force = "/force" in ctx.words
+    flash = ctx.device.flash
+    try:
+        fp = flash.parse(path)
+        if not force:
+            answer = ctx.ask(f"Delete filename [{fp.name}]? ", default="")
+            if answer:
+                fp = flash.parse(f"{fp.filesystem}:{answer}")
+            if not ctx.confirm(f"Delete {fp}? [confirm]"):
+                return None
+        flash.delete(str(fp))
+    except FlashError as exc:
+        raise CliError(str(exc)) from None
+    return None
+
+
+def a_reload(ctx, a):
+    if not ctx.confirm("Proceed with reload? [confirm]"):
+        return None
+    ctx.device.reload()
+    ctx.session.closing = True
+    return None
+
+
+def a_clear_eventlog(ctx, a):
+    ctx.device.clear_eventlog()
+
+
+def a_import(ctx, a):
+    return ctx.device.import_file(a["path"]).message + "\n"
+
+
+def a_save_usage(ctx, a):
+    selector = a["selector"]
+    ctx.device.save_usage(selector, a["path"], days=a.get("days"), rum_id=a.get("rum_id"))
+
+
+def a_do(ctx, a):
+    return ctx.session.run_exec_line(a["line"], from_config=True)
+
+
+# ====================================================================== config actions
+def cfg(key: str, value_from=None, const=None):
+    """An action applying one licensing setting through the engine."""
+    def action(ctx, a):
+        value = const if value_from is None else a[value_from]
+        ctx.device.apply_config({key: value})
+    return action
+
+
+def a_privacy(value: bool):
+    def action(ctx, a):
+        which = a["which"]
+        key = {"all": "privacy_all", "hostname": "privacy_hostname", "version": "privacy_version"}[which]
+        ctx.device.apply_config({key: value})
+    return action
+
+
+def a_transport(ctx, a):
+    ctx.device.apply_config({"transport": a["kind"]})
+
+
+def a_customer_tag(ctx, a):
+    ctx.device.apply_config({f"customer_tag{a['tag'][-1]}": a["value"]})
+
+
+def a_no_customer_tag(ctx, a):
+    ctx.device.apply_config({f"customer_tag{a['tag'][-1]}": None})
+
+
+def a_customer_info(value: bool):
+    def action(ctx, a):
+        ctx.device.apply_config({f"customer_info_{a['field']}": a.get("value") if value else None})
+    return action
+
+
+def a_noop(ctx, a):
+    return None
+
+
+def a_hostname(ctx, a):
+    ctx.device.set_hostname(a["name"])
+
+
+def a_no_hostname(ctx, a):
+    ctx.device.set_hostname("Router")
+
+
+def a_username(ctx, a):
+    password = a.get("password", "")
+    if a.get("enc") not in (None, "0"):
+        raise CliError("% Only unencrypted (type 0) passwords can be configured on this device")
+    ctx.device.set_user(a["user"], password, a.get("level", 1))
+
+
+def a_no_username(ctx, a):
+    ctx.device.remove_user(a["user"])
+
+
+def sysc(key: str, value):
+    def action(ctx, a):
+        ctx.device.apply_system_config({key: value})
+    return action
+
+
+def a_http_max(ctx, a):
+    ctx.device.apply_system_config({"ip_http_max_connections": a["n"]})
+
+
+def a_line(ctx, a):
+    ctx.session.mode = "config-line"
+
+
+def a_exec_timestamp(on: bool):
+    def action(ctx, a):
+        ctx.session.timestamps = on
+    return action
+
+
+def a_logging_console(on: bool):
+    def action(ctx, a):
+        ctx.server.logging_console = on
+    return action
+
+
+def a_config_exit(ctx, a):
+    ctx.session.mode = "config" if ctx.session.mode != "config" else "exec"
+
+
+def a_config_end(ctx, a):
+    ctx.session.mode = "exec"
+
+
+# ====================================================================== running-config
+def running_config(ctx, startup: bool = False) -> str:
+    d = ctx.device
+    cfg = d.config
+    sysc = d.system
+    rel = d.release
+    lines = ["!", f"version {rel.major}.{rel.minor}",
+             "service timestamps debug datetime msec", "service timestamps log datetime msec",
+             "!", f"hostname {d.hostname}", "!", "boot-start-marker", "boot-end-marker", "!", "!",
+             "no aaa new-model", "!"]
+    if d.profile.virtual:
+        lines.append(f"license udi pid {d.pid} sn {d.sn}")
+    boot = d.profile.boot_levels
+    if boot.default_level:
+        extra = f" addon {boot.default_addon}" if boot.default_addon else ""
+        lines.append(f"license boot level {boot.default_level}{extra}")
+    lines.append("!")
+    for name, user in sorted(d.users().items()):
+        lines.append(f"username {name} privilege {user['privilege']} password 0 {user['password']}")
+    lines.append("!")
+    lines.append("ip http server" if sysc["ip_http_server"] else "no ip http server")
+    if sysc["ip_http_authentication_local"]:
+        lines.append("ip http authentication local")
+    lines.append("ip http secure-server" if sysc["ip_http_secure_server"] else "no ip http secure-server")
+    if sysc["ip_http_max_connections"] != 5:
+        lines.append(f"ip http max-connections {sysc['ip_http_max_connections']}")
+    if sysc["ip_scp_server"]:
+        lines.append("ip scp server enable")
+    lines.append("!")
+    lines += license_lines(d)
+    lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", " login local", " transport input ssh", "!"]
+    if sysc["netconf_yang"]:
+        lines.append("netconf-yang")
+    if sysc["restconf"]:
+        lines.append("restconf")
+    lines.append("end")
+    body = "\n".join(lines) + "\n"
+    head = ["Building configuration...", "", f"Current configuration : {len(body)} bytes"]
+    if startup:
+        head = [f"Using {len(body)} out of 33554432 bytes"]
+    return "\n".join(head) + "\n" + body
+
+
+def license_lines(d) -> list[str]:
+    cfg = d.config
+    out = []
+    if cfg.get("custom_id"):
+        out.append(f"license smart custom_id {cfg['custom_id']}")
+    if cfg["transport"] != "cslu":
+        out.append(f"license smart transport {cfg['transport']}")
+    if cfg.get("url_smart"):
+        out.append(f"license smart url smart {cfg['url_smart']}")
+    if cfg.get("url_callhome") and cfg["url_callhome"] != DEFAULT_CALLHOME_URL:
+        out.append(f"license smart url {cfg['url_callhome']}")
+    if cfg.get("url_cslu"):
+        out.append(f"license smart url cslu {cfg['url_cslu']}")
+    if cfg.get("url_utility"):
+        out.append(f"license smart url utility {cfg['url_utility']}")
+    if cfg.get("proxy_address"):
+        out.append(f"license smart proxy address {cfg['proxy_address']}")
+    if cfg.get("proxy_port") is not None:
+        out.append(f"license smart proxy port {cfg['proxy_port']}")
+    if cfg.get("vrf"):
+        out.append(f"license smart vrf {cfg['vrf']}")
+    if not cfg["server_identity_check"]:
+        out.append("no license smart server-identity-check")
+    if cfg["privacy_hostname"] and cfg["privacy_version"]:
+        out.append("license smart privacy all")
+    else:
+        if cfg["privacy_hostname"]:
+            out.append("license smart privacy hostname")
+        if cfg["privacy_version"]:
+            out.append("license smart privacy version")
+    if cfg.get("usage_interval") is not None:
+        out.append(f"license smart usage interval {cfg['usage_interval']}")
+    for i in range(1, 5):
+        if cfg.get(f"customer_tag{i}"):
+            out.append(f"license smart usage customer-tags tag{i} {cfg[f'customer_tag{i}']}")
+    if cfg.get("utility_enabled"):
+        out.append("license smart utility")
+        for f in ("city", "country", "id", "name", "postalcode", "state", "street"):
+            if cfg.get(f"customer_info_{f}"):
+                out.append(f"license smart utility customer_info {f} {cfg[f'customer_info_{f}']}")
+    if cfg.get("reservation"):
+        out.append("license smart reservation")
+    return out
+
+
+# ====================================================================== grammars
+def _shows(g: Grammar, device, privileged: bool) -> None:
+    fmt = R.Fmt(device.release)
+    H = {"days": "Number of days"}
+    g.add("show version", a_show_version)
+    g.add("show clock", a_show_clock)
+    g.add("show license status", a_lic(R.show_license_status))
+    g.add("show license all", a_lic(R.show_license_all))
+    g.add("show license summary", a_lic(R.show_license_summary))
+    g.add("show license usage", a_lic(R.show_license_usage))
+    g.add("show license udi", a_lic(R.show_license_udi))
+    g.add("show license authorization", a_lic(R.show_license_authorization))
+    g.add("show license reservation", a_lic(R.show_license_reservation))
+    g.add("show license eventlog", a_show_eventlog)
+    g.add("show license eventlog <0-2147483647>:days", a_show_eventlog, H)
+    g.add("show license history message", a_lic(R.show_license_history))
+    g.add("show license data conversion", a_lic(R.show_license_data_conversion))
+    g.add("show license tech support", a_lic(R.show_license_tech_support))
+    g.add("show license tech message", a_lic(R.show_license_tech_message))
+    if fmt.rum:
+        for prefix, tech in (("show license rum", False), ("show license tech rum", True)):
+            action = a_show_rum(tech)
+            helps = {"rum_id": "Report id", "feature": "License name", "path": "File path and name"}
+            for sel in ("id all:rum_id", "id <0-18446744073709551615>:rum_id", "feature all:feature",
+                        "feature WORD:feature"):
+                for tail in ("", " detail"):
+                    g.add(f"{prefix} {sel}{tail}", action, helps)
+                    g.add(f"{prefix} {sel}{tail} save WORD:path", action, helps)
+    g.add("show platform software sl-infra all:which", a_show_sl_infra)
+    g.add("show platform software sl-infra current:which", a_show_sl_infra)
+    g.add("show platform software sl-infra debug:which", a_show_sl_infra)
+    g.add("show platform software sl-infra stored:which", a_show_sl_infra)
+    g.add("show ip http server session-module", a_show_http_modules)
+    if privileged:
+        g.add("show running-config", a_show_running)
+        g.add("show startup-config", a_show_startup)
+        g.add("show logging", a_show_logging)
+
+
+def _terminal(g: Grammar) -> None:
+    H = {"n": "Number of lines on screen (0 for no pausing)"}
+    g.add("terminal length <0-512>:n", a_terminal_length, H)
+    g.add("terminal width <0-512>:n", a_terminal_width, {"n": "Number of characters on a screen line"})
+    g.add("terminal monitor", a_terminal_monitor(True))
+    g.add("terminal no monitor", a_terminal_monitor(False))
+    g.add("terminal exec prompt timestamp", a_terminal_timestamp(True))
+    g.add("terminal no exec prompt timestamp", a_terminal_timestamp(False))
+
+
+def exec_grammar(device, privileged: bool) -> Grammar:
+    g = Grammar(KEYWORD_HELP)
+    _shows(g, device, privileged)
+    _terminal(g)
+    g.add("exit", a_exit)
+    g.add("logout", a_exit)
+    g.add("quit", a_exit, hidden=True)
+    if not privileged:
+        g.add("enable", a_enable)
+        g.add("enable <0-15>:level", a_enable)
+        return g
+    g.add("enable", a_enable)
+    g.add("disable", a_disable)
+    g.add("configure terminal", a_configure)
+    g.add("write", a_write)
+    g.add("write memory", a_write)
+    g.add("copy WORD:src WORD:dst", a_copy, {"src": "Source file", "dst": "Destination file"})
+    g.add("dir", a_dir)
+    for fs in ("bootflash:", "flash:", "harddisk:"):
+        g.add(f"dir {fs}:fs", a_dir)
+    g.add("more WORD:path", a_more, {"path": "File to display"})
+    g.add("delete WORD:path", a_delete, {"path": "File to delete"})
+    g.add("delete /force WORD:path", a_delete, {"path": "File to delete"})
+    g.add("reload", a_reload)
+    # license smart (privileged EXEC), as far as the engine supports them
+    g.add("license smart clear eventlog", a_clear_eventlog)
+    g.add("license smart import WORD:path", a_import, {"path": "filepath_filename"})
+    P = {"path": "filepath_filename", "days": "Number of days", "rum_id": "RUM report id"}
+    g.add("license smart save usage all:selector file WORD:path", a_save_usage, P)
+    g.add("license smart save usage unreported:selector file WORD:path", a_save_usage, P)
+    g.add("license smart save usage days:selector <0-4294967295>:days file WORD:path", a_save_usage, P)
+    g.add("license smart save usage rum-id:selector <0-18446744073709551615>:rum_id file WORD:path",
+          a_save_usage, P)
+    return g
+
+
+def config_grammar(device) -> Grammar:
+    g = Grammar(KEYWORD_HELP)
+    rel = device.release
+    prof = device.profile
+    g.add("do LINE:line", a_do, {"line": "Exec Command"})
+    g.add("end", a_config_end)
+    g.add("exit", a_config_end)
+    # ---- license smart (global configuration)
+    for no in ("", "no "):
+        val = not no
+        g.add(f"{no}license smart enable", a_noop)
+        g.add(f"{no}license smart privacy all:which", a_privacy(val))
+        g.add(f"{no}license smart privacy hostname:which", a_privacy(val))
+        g.add(f"{no}license smart privacy version:which", a_privacy(val))
+        g.add(f"{no}license smart server-identity-check", cfg("server_identity_check", const=val))
+    g.add("license smart custom_id WORD:v", cfg("custom_id", "v"), {"v": "ID"})
+    g.add("no license smart custom_id", cfg("custom_id", const=None))
+    g.add("no license smart custom_id WORD:v", cfg("custom_id", const=None))
+    g.add("license smart proxy address WORD:v", cfg("proxy_address", "v"), {"v": "address_hostname"})
+    g.add("license smart proxy port <1-65535>:v", cfg("proxy_port", "v"), {"v": "port"})
+    g.add("no license smart proxy address", cfg("proxy_address", const=None))
+    g.add("no license smart proxy address WORD:v", cfg("proxy_address", const=None))
+    g.add("no license smart proxy port", cfg("proxy_port", const=None))
+    g.add("no license smart proxy port <1-65535>:v", cfg("proxy_port", const=None))
+    for kind in ("automatic", "callhome", "cslu", "off", "smart"):
+        g.add(f"license smart transport {kind}:kind", a_transport,
+              {"automatic": "Set the transport mode to automatic (CSLU)",
+               "callhome": "Set the transport mode to Callhome",
+               "cslu": "Set the transport mode to CSLU",
+               "off": "Set the transport mode to off",
+               "smart": "Set the transport mode to Smart"})
+    g.add("no license smart transport", cfg("transport", const=None))
+    g.add("no license smart transport WORD:kind", cfg("transport", const=None))
+    U = {"v": "URL"}
+    g.add("license smart url WORD:v", cfg("url_callhome", "v"), U)
+    g.add("license smart url cslu WORD:v", cfg("url_cslu", "v"), {"v": "cslu_or_on-prem_url"})
+    g.add("license smart url smart WORD:v", cfg("url_smart", "v"), {"v": "smart_url"})
+    g.add("license smart url utility WORD:v", cfg("url_utility", "v"), {"v": "secondary_url"})
+    g.add("license smart url default", cfg("url_default", const=True))
+    g.add("no license smart url WORD:v", cfg("url_callhome", const=None), U)
+    g.add("no license smart url cslu", cfg("url_cslu", const=None))
+    g.add("no license smart url cslu WORD:v", cfg("url_cslu", const=None))
+    g.add("no license smart url smart", cfg("url_smart", const=None))
+    g.add("no license smart url smart WORD:v", cfg("url_smart", const=None))
+    g.add("no license smart url utility", cfg("url_utility", const=None))
+    g.add("no license smart url utility WORD:v", cfg("url_utility", const=None))
+    for tag in ("tag1", "tag2", "tag3", "tag4"):
+        g.add(f"license smart usage customer-tags {tag}:tag LINE:value", a_customer_tag, {"value": "tag_value"})
+        g.add(f"no license smart usage customer-tags {tag}:tag", a_no_customer_tag)
+        g.add(f"no license smart usage customer-tags {tag}:tag LINE:value", a_no_customer_tag)
+    g.add("license smart usage interval <0-3650>:v", cfg("usage_interval", "v"), {"v": "interval_in_days"})
+    g.add("no license smart usage interval", cfg("usage_interval", const=None))
+    g.add("no license smart usage interval <0-3650>:v", cfg("usage_interval", const=None))
+    if rel.utility_mode and prof.utility_available(rel.key):
+        g.add("license smart utility", cfg("utility_enabled", const=True))
+        g.add("no license smart utility", cfg("utility_enabled", const=False))
+        for field in ("city", "country", "id", "name", "postalcode", "state", "street"):
+            g.add(f"license smart utility customer_info {field}:field LINE:value", a_customer_info(True))
+            g.add(f"no license smart utility customer_info {field}:field", a_customer_info(False))
+            g.add(f"no license smart utility customer_info {field}:field LINE:value", a_customer_info(False))
+    if rel.at_least("17.9.1"):
+        g.add("license smart vrf WORD:v", cfg("vrf", "v"), {"v": "vrf_string"})
+        g.add("no license smart vrf", cfg("vrf", const=None))
+        g.add("no license smart vrf WORD:v", cfg("vrf", const=None))
+    if rel.plr and prof.plr_available(rel.key):
+        g.add("license smart reservation", cfg("reservation", const=True))
+        g.add("no license smart reservation", cfg("reservation", const=False))
+    # ---- device settings
+    g.add("hostname WORD:name", a_hostname, {"name": "This system's network name"})
+    g.add("no hostname", a_no_hostname)
+    g.add("no hostname WORD:name", a_no_hostname)
+    UH = {"user": "User name", "level": "User privilege level", "password": "The UNENCRYPTED (cleartext) user password",
+          "enc": "Specifies an UNENCRYPTED password will follow"}
+    for kw in ("password", "secret"):
+        g.add(f"username WORD:user {kw} LINE:password", a_username, UH)
+        g.add(f"username WORD:user {kw} 0:enc LINE:password", a_username, UH)
+        g.add(f"username WORD:user privilege <0-15>:level {kw} LINE:password", a_username, UH)
+        g.add(f"username WORD:user privilege <0-15>:level {kw} 0:enc LINE:password", a_username, UH)
+    g.add("no username WORD:user", a_no_username, UH)
+    g.add("no username WORD:user LINE:rest", a_no_username, UH)
+    for no in ("", "no "):
+        val = not no
+        g.add(f"{no}ip http server", sysc("ip_http_server", val))
+        g.add(f"{no}ip http secure-server", sysc("ip_http_secure_server", val))
+        g.add(f"{no}ip http authentication local", sysc("ip_http_authentication_local", val))
+        g.add(f"{no}ip scp server enable", sysc("ip_scp_server", val))
+        g.add(f"{no}netconf-yang", sysc("netconf_yang", val))
+        g.add(f"{no}restconf", sysc("restconf", val))
+        g.add(f"{no}logging console", a_logging_console(val))
+    g.add("ip http max-connections <1-16>:n", a_http_max, {"n": "Maximum number of connections"})
+    g.add("no ip http max-connections", sysc("ip_http_max_connections", None))
+    g.add("no ip http max-connections <1-16>:n", sysc("ip_http_max_connections", None))
+    g.add("line vty <0-1869>:first", a_line)
+    g.add("line vty <0-1869>:first <1-1869>:last", a_line)
+    g.add("line console <0-0>:first", a_line)
+    g.add("line con <0-0>:first", a_line, hidden=True)
+    g.add("service timestamps LINE:rest", a_noop)
+    return g
+
+
+def line_grammar() -> Grammar:
+    g = Grammar(KEYWORD_HELP)
+    g.add("exec-timeout <0-35791>:min", a_noop, {"min": "Timeout in minutes"})
+    g.add("exec-timeout <0-35791>:min <0-2147483>:sec", a_noop, {"sec": "Timeout in seconds"})
+    g.add("no exec-timeout", a_noop)
+    g.add("exec prompt timestamp", a_exec_timestamp(True))
+    g.add("no exec prompt timestamp", a_exec_timestamp(False))
+    g.add("logging synchronous", a_noop)
+    g.add("no logging synchronous", a_noop)
+    g.add("login local", a_noop)
+    g.add("transport input ssh", a_noop)
+    g.add("transport input all", a_noop)
+    g.add("length <0-512>:n", a_terminal_length)
+    g.add("width <0-512>:n", a_terminal_width)
+    g.add("stopbits <1-2>:n", a_noop)
+    g.add("exit", a_config_exit)
+    g.add("end", a_config_end)
+    g.add("do LINE:line", a_do, {"line": "Exec Command"})
+    return g
+
+
+MODE_PROMPTS = {"exec": "#", "config": "(config)#", "config-line": "(config-line)#"}
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, DeviceError):
+        text = str(exc)
+    else:
+        text = str(exc)
+    return text if text.endswith("\n") else text + "\n"
