@@ -67,17 +67,23 @@ class AuthorityMixin:
             return {k: dict(v) for k, v in self._stats().items()}
 
     def _take_fault(self, target: str, now: float) -> str | None:
-        active = self.core.get("faults", {}).get("active", [])
-        for fault in active:
+        """The first active fault for `target`, used up by this attempt even if the operation fails."""
+        for fault in self.core.get("faults", {}).get("active", []):
             if fault["expires"] is not None and fault["expires"] <= now:
                 continue
             if fault["target"] in ("any", target):
-                if fault["remaining"] is not None:
-                    fault["remaining"] -= 1
-                    if fault["remaining"] <= 0:
-                        active.remove(fault)
+                self._use_fault(fault["id"])
+                self._sticky.append(lambda dev, t, fid=fault["id"]: dev._use_fault(fid))
                 return fault["kind"]
         return None
+
+    def _use_fault(self, fault_id: int) -> None:
+        active = self.core.get("faults", {}).get("active", [])
+        fault = next((f for f in active if f["id"] == fault_id), None)
+        if fault is not None and fault["remaining"] is not None:
+            fault["remaining"] -= 1
+            if fault["remaining"] <= 0:
+                active.remove(fault)
 
     def _call(self, flow: str, now: float, method: str, *args) -> str:
         """One online exchange with the configured peer. Failures log COMM_FAILED (kept although the
@@ -315,7 +321,7 @@ class AuthorityMixin:
                                         str((d.data.get("udi") or {}).get("sn"))) for d in all_docs}
         if not file_udis <= members:
             raise self._error("% Import Data Failed: UDI mismatch", "matchidentifier",
-                              syslog=messages.authorization_install_failed(key, "UDI mismatch"))
+                              syslog=messages.authorization_install_failed(self.udi, "UDI mismatch"))
         ents = doc.data.get("entitlements")
         if not isinstance(ents, list) or not all(isinstance(e, dict) and isinstance(e.get("tag"), str) for e in ents):
             raise self._error("% Import Data Failed: malformed authorization code", "msgparse",
@@ -778,6 +784,10 @@ class AuthorityMixin:
 
     def _utility_config_changed(self, before: dict, now: float) -> None:
         cfg = self.config
+        if cfg["utility_enabled"] != before["utility_enabled"]:
+            for report in self._open.values():      # the reports being collected now change flag too
+                report.utility = cfg["utility_enabled"]
+                self._dirty.add(report.id)
         if cfg["utility_enabled"] and not before["utility_enabled"]:
             self.core["utility"] = {"enabled_at": now, "last_transport_warn": None, "last_trust_warn": None,
                                     "last_noack": None, "warned": [], "started": False}

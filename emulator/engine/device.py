@@ -267,6 +267,8 @@ class Device(AuthorityMixin):
         self._new_syslog: list[tuple[int, Syslog]] = []
         self._new_events: list[tuple[int, Event]] = []
         self._clear_events = False
+        # Changes that stand even when the operation fails (an injected fault is used up by the attempt).
+        self._sticky: list[Callable] = []
 
     # ================================================================== operations
     @contextmanager
@@ -287,8 +289,9 @@ class Device(AuthorityMixin):
                         notify = True
                 except BaseException as exc:
                     if outer:
+                        sticky = self._sticky
                         self._load()
-                        aftermath = getattr(exc, "aftermath", None)
+                        aftermath = sticky + list(getattr(exc, "aftermath", None) or [])
                         if aftermath:
                             now = self.clock.now()
                             for item in aftermath:
@@ -343,12 +346,17 @@ class Device(AuthorityMixin):
 
     # ================================================================== identity and simple reads
     @property
+    def active(self) -> dict:
+        """The HA member that is active now (the device itself when standalone)."""
+        return next(m for m in self.core["identity"]["members"] if m["role"] == "Active")
+
+    @property
     def pid(self) -> str:
-        return self.core["identity"]["pid"]
+        return self.active["pid"]
 
     @property
     def sn(self) -> str:
-        return self.core["identity"]["sn"]
+        return self.active["sn"]
 
     @property
     def udi(self) -> str:
