@@ -26,6 +26,14 @@ class RpcDispatcher:
             "cisco-smart-license:rum-save-usage-unreported": lambda i: self._save("unreported", i),
             "cisco-smart-license:rum-save-usage-days": lambda i: self._save("days", i),
             "cisco-smart-license:import-file": self._import_file,
+            "cisco-smart-license:id-token-trust": self._id_token_trust,
+            "cisco-smart-license:trust-request-save": lambda i: self._licensing_call(
+                self.device.save_trust_request, i["file-path"]),
+            "cisco-smart-license:authorization-request-online": lambda i: self._licensing_call(
+                self.device.authorization_request, "add" if i.get("add", True) else "replace",
+                i["feature-name"], not i.get("local", True)),
+            "cisco-smart-license:authorization-code-return-online": lambda i: self._return(i, online=True),
+            "cisco-smart-license:authorization-code-return-offline": lambda i: self._return(i, online=False),
             "Cisco-IOS-XE-rpc:license": self._xe_license,
             "cisco-ia:save-config": self._save_config,
             "slpemu-control:advance-clock": self._advance_clock,
@@ -34,6 +42,10 @@ class RpcDispatcher:
             "slpemu-control:reload": lambda i: {"closed-reports": self.device.reload()},
             "slpemu-control:inject-fault": self._inject_fault,
             "slpemu-control:clear-faults": lambda i: {"cleared": self.device.clear_faults()},
+            "slpemu-control:ha-add-member": lambda i: self._control(
+                self.device.ha_add_member, i["pid"], i["sn"], i.get("role", "standby").capitalize()) or {},
+            "slpemu-control:ha-remove-member": lambda i: self._control(self.device.ha_remove_member, i["sn"]) or {},
+            "slpemu-control:ha-switchover": lambda i: self._control(self.device.ha_switchover) or {},
         }
         for name in CLASSIC_RPCS:
             self._handlers[f"cisco-smart-license:{name}"] = lambda i: {"return-code": "notsupported"}
@@ -73,6 +85,19 @@ class RpcDispatcher:
             return {"confirmation-codes": result.confirmation_codes} if result.confirmation_codes else None
         return self._licensing_call(run)
 
+    def _id_token_trust(self, data: dict) -> dict:
+        out = self._licensing_call(self.device.trust_idtoken, data["id-token"], data.get("all-ha", False),
+                                   data.get("force", False))
+        # the model documents the normal answer of this asynchronous RPC as registrationinprogress
+        return {"return-code": "registrationinprogress"} if out["return-code"] == "success" else out
+
+    def _return(self, data: dict, online: bool) -> dict:
+        def run():
+            result = self.device.authorization_return(not data.get("local", True), online=online,
+                                                      path=None if online else data["file-path"])
+            return {"authorization-return-string": " ".join(result.codes.values())}
+        return self._licensing_call(run)
+
     # ------------------------------------------------------------------ Cisco-IOS-XE-rpc license
     def _xe_license(self, data: dict) -> dict:
         smart = data.get("smart")
@@ -101,12 +126,33 @@ class RpcDispatcher:
                     raise DeviceError("% Incomplete command.")
                 self.device.save_usage(selector, path, days=days)
                 return ""
-            raise YangError("operation-not-supported", "license smart save trust-request is not supported yet",
-                            error_type="protocol")
+            if "trust-request" in save:
+                self.device.save_trust_request(save["trust-request"])
+                return ""
+            raise DeviceError("% Incomplete command.")
         if "import" in smart:
             return self.device.import_file(smart["import"]).message
-        raise YangError("operation-not-supported", "this license smart command is not supported by this device",
-                        error_type="protocol")
+        if "trust" in smart:
+            trust = smart["trust"]
+            self.device.trust_idtoken(trust["idtoken"], "all" in trust, "force" in trust)
+            return ""
+        if "authorization" in smart:
+            auth = smart["authorization"]
+            if "request" in auth:
+                req = auth["request"]
+                mode = "add" if "add" in req else "replace" if "replace" in req else None
+                if mode is None:
+                    raise DeviceError("% Incomplete command.")
+                self.device.authorization_request(mode, req[mode], "all" in req)
+                return ""
+            ret = auth.get("return", {})
+            if "online" not in ret and "offline" not in ret:
+                raise DeviceError("% Incomplete command.")
+            result = self.device.authorization_return("all" in ret, online="online" in ret,
+                                                      path=ret.get("offline") or None)
+            return result.text
+        # register / deregister / renew: classic Smart Licensing, gone since 17.3.2 (L10662)
+        return "% Invalid input detected at '^' marker."
 
     # ------------------------------------------------------------------ cisco-ia
     def _save_config(self, data: dict) -> dict:

@@ -400,6 +400,7 @@ def test_slpemu_control(ctx):
     assert m.search_one("namespace").arg == "urn:slpemu:control"
     assert [c.arg for c in m.i_children if c.keyword == "rpc"] == [
         "advance-clock", "set-clock", "set-usage", "reload", "inject-fault", "clear-faults",
+        "ha-add-member", "ha-remove-member", "ha-switchover",
     ]
     assert node(m, "clock").i_config is False and node(m, "faults").i_config is False
     assert node(m, "faults", "fault").search_one("key").arg == "id"

@@ -204,3 +204,32 @@ def test_faults_are_rendered(make_device):
     pybind_json.loads_ietf(json.dumps(doc), control_bindings, "slpemu_control")
     dev.advance_clock(61)
     assert [f["id"] for f in dev.faults()] == [1]
+
+
+def test_trust_authorization_and_ha_rpcs(make_device, tmp_path):
+    from emulator.cssm import Cssm, LibraryOutbound, make_token
+    dev = make_device(platform="C8300-1N1S-6T")
+    dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / "c.json"), dev.now))
+    layer = DataLayer(dev)
+    rpc = layer.schema.rpcs
+    assert layer.invoke(rpc["cisco-smart-license:id-token-trust"], {"id-token": "tok"}) == {
+        "return-code": "transporttype"}                           # transport cslu: no direct trust
+    dev.apply_config({"transport": "smart", "url_default": True})
+    assert layer.invoke(rpc["cisco-smart-license:id-token-trust"], {"id-token": make_token("SA", "VA")}) == {
+        "return-code": "registrationinprogress"}
+    assert dev.trust_codes()[dev.udi]["usable"]
+    assert layer.invoke(rpc["cisco-smart-license:authorization-request-online"], {"feature-name": "hseck9"}) == {
+        "return-code": "success"}
+    out = layer.invoke(rpc["cisco-smart-license:authorization-code-return-online"], {})
+    assert out["return-code"] == "success" and len(out["authorization-return-string"]) == 59
+    assert layer.invoke(rpc["cisco-smart-license:trust-request-save"], {"file-path": "bootflash:tr.txt"}) == {
+        "return-code": "success"}
+    out = layer.invoke(rpc["Cisco-IOS-XE-rpc:license"], {"smart": {"authorization": {"request": {
+        "add": "hseck9", "local": True}}}})
+    assert out == {"result": ""} and dev.authorizations()
+    layer.invoke(rpc["slpemu-control:ha-add-member"], {"pid": "C8300-1N1S-6T", "sn": "FDO0000STBY"})
+    assert [m["role"] for m in dev.members] == ["Active", "Standby"]
+    layer.invoke(rpc["slpemu-control:ha-switchover"], {})
+    assert dev.sn == "FDO0000STBY"
+    with pytest.raises(YangError):
+        layer.invoke(rpc["slpemu-control:ha-remove-member"], {"sn": "nope"})
