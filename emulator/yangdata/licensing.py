@@ -78,8 +78,9 @@ def licensing_state(device: Device) -> dict:
     policy = device.policy_in_use()
     members = device.members
 
-    if device.core.get("authorizations", {}).get("plr"):
-        auth = {"authorization-state": "auth-state-authorized-reservation"}
+    if device.core.get("plr"):
+        auth = {"authorization-state": "auth-state-authorized-reservation",
+                "authorization-authorized-reservation": {"reservation-time": yang_time(device.core["plr"]["installed_at"])}}
     elif usage:
         auth = {"authorization-state": "auth-state-authorized",
                 "authorization-authorized": {
@@ -136,9 +137,46 @@ def licensing_state(device: Device) -> dict:
         } for r in device.report_list() if r.state in ("CLOSED", "PENDING", "UNACK")],
         "rum-ack": {"last-received-time": yang_time(timers.last_ack),
                     "next-report-deadline": yang_time(timers.ack_deadline)},
+        "imported-authorizations": _imported_authorizations(device),
     }
     return _prune({"always-enabled": True, "smart-enabled": True, "version": device.agent_version,
                    "state-info": state_info})
+
+
+INSTALL_TYPE_ENUM = {"slac": "authorization-type-auth-code", "slr": "authorization-type-slr",
+                     "pak": "authorization-type-pak", "plr": "authorization-type-plr"}
+
+
+def _imported_authorizations(device: Device) -> dict:
+    auths = device.core.get("authorizations", {})
+    plr = device.core.get("plr")
+    overall = []
+    for member in device.members:
+        key = _key_udi(member)
+        if any(e["key_udi"] == key for e in overall):
+            continue
+        installed = []
+        if key in auths:
+            installed.append({"install-type": INSTALL_TYPE_ENUM[auths[key]["kind"]],
+                              "install-time": yang_time(auths[key]["installed_at"])})
+        if plr and key in plr.get("udis", [key]):
+            installed.append({"install-type": "authorization-type-plr", "install-time": yang_time(plr["installed_at"])})
+        overall.append({"key_udi": key, "udi": udi_data(member["pid"], member["sn"]),
+                        "installed-list": installed or [{"install-type": "authorization-type-none"}]})
+    totals: dict[str, dict] = {}
+    for auth in auths.values():
+        for tag, ent in auth["entitlements"].items():
+            try:
+                profile_ent = device.profile.entitlement(tag)
+            except KeyError:
+                profile_ent = None
+            entry = totals.setdefault(tag, {
+                "entitlement-tag": ent["full_tag"], "short-name": ent["name"],
+                "license-name": profile_ent.display_name if profile_ent else ent["name"],
+                "description": profile_ent.description if profile_ent else None, "total-count": 0,
+                "license-enforcement-type": ENFORCEMENT_TYPE_ENUM[profile_ent.enforcement] if profile_ent else None})
+            entry["total-count"] += ent["count"]
+    return {"overall-status": overall, "authorization-list": list(totals.values())}
 
 
 def _key_udi(member: dict) -> str:

@@ -39,9 +39,34 @@ def _busy_device(make_device, tmp_path):
     return dev
 
 
-@pytest.mark.parametrize("state", ["fresh", "busy"])
+def _authorized_ha_device(make_device, tmp_path):
+    from emulator.cssm import LibraryOutbound
+    dev = make_device(platform="C8300-1N1S-6T")
+    dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / "c.json"), dev.now))
+    dev.ha_add_member("C8300-1N1S-6T", "FDO0000STBY", "Standby")
+    dev.set_usage("network-advantage", 1)
+    dev.authorization_request("add", "hseck9", all_members=True)
+    dev.set_usage("hseck9", 1)
+    dev.apply_config({"utility_enabled": False, "custom_id": "lab-7"})
+    return dev
+
+
+def _plr_device(make_device, tmp_path):
+    dev = make_device(device_id="plr", platform="C8000V", release="17.10.1a")
+    dev.apply_config({"reservation": True})
+    code = dev.reservation_request().splitlines()[-1].split(": ")[1]
+    dev.reservation_install(Cssm.plr_authorization(code))
+    dev.set_usage("hseck9", 1)
+    return dev
+
+
+STATES = {"fresh": lambda make_device, tmp_path: make_device(), "busy": _busy_device,
+          "authorized-ha": _authorized_ha_device, "plr": _plr_device}
+
+
+@pytest.mark.parametrize("state", sorted(STATES))
 def test_rendered_trees_validate_against_the_bindings(make_device, tmp_path, state):
-    dev = make_device() if state == "fresh" else _busy_device(make_device, tmp_path)
+    dev = STATES[state](make_device, tmp_path)
     layer = DataLayer(dev)
     for qname, value in layer.get().items():
         node = layer.schema.top[qname]
@@ -233,3 +258,17 @@ def test_trust_authorization_and_ha_rpcs(make_device, tmp_path):
     assert dev.sn == "FDO0000STBY"
     with pytest.raises(YangError):
         layer.invoke(rpc["slpemu-control:ha-remove-member"], {"sn": "nope"})
+
+
+def test_authorizations_are_rendered(make_device, tmp_path):
+    dev = _authorized_ha_device(make_device, tmp_path)
+    info = DataLayer(dev).get()["cisco-smart-license:licensing"]["state"]["state-info"]
+    overall = info["imported-authorizations"]["overall-status"]
+    assert [o["key_udi"] for o in overall] == [dev.udi, "PID:C8300-1N1S-6T,SN:FDO0000STBY"]
+    assert all(o["installed-list"][0]["install-type"] == "authorization-type-auth-code" for o in overall)
+    [hsec] = info["imported-authorizations"]["authorization-list"]
+    assert (hsec["short-name"], hsec["total-count"], hsec["license-enforcement-type"]) == (
+        "hseck9", 2, "license-enforcement-type-export")
+    assert info["registration"]["export-control-allowed"] is True
+    plr = DataLayer(_plr_device(make_device, tmp_path / "p")).get()["cisco-smart-license:licensing"]["state"]
+    assert plr["state-info"]["authorization"]["authorization-state"] == "auth-state-authorized-reservation"
