@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cssm import Cssm, LibraryOutbound
 from .engine import Clock, Device, Flash
 from .engine import artifacts
 from .store import Store
@@ -23,6 +24,11 @@ class DeviceOptions:
     frozen_clock: bool = False
     device_id: str = "device"
     users: dict[str, str] | None = None   # ensured to exist with privilege 15 at every start
+    factory_trust: bool = False           # a new device ships with a factory trust code (17.7.1a+)
+    migrated_from: str | None = None      # "slr" or "pak": a new device upgraded from pre-SLP licensing
+    migrated_licences: tuple[str, ...] = ()
+    builtin_cssm: bool = False            # online requests reach the bundled CSSM simulator in-process
+    builtin_cssm_policy: str | None = None
 
 
 def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | None = None) -> Device:
@@ -40,6 +46,16 @@ def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | No
                                    hostname=options.hostname, serial=options.serial, clock=clock,
                                    trust_anchor=anchor,
                                    profile_dirs=[p for p in [state_dir / "profiles"] if p.is_dir()])
+    if device.core["counters"]["total"] == 0 and not device.trust_codes() and not device.authorizations():
+        if options.factory_trust:
+            if not device.release.at_least("17.7.1"):
+                raise ValueError("factory trust codes exist from 17.7.1a")
+            device.install_factory_trust()
+        if options.migrated_from:
+            device.migrate_legacy(options.migrated_from, {name: 1 for name in options.migrated_licences})
+    if options.builtin_cssm:
+        cssm = Cssm(state_path=state_dir / "builtin-cssm.json")
+        device.attach_outbound(LibraryOutbound(cssm, device.now, policy=options.builtin_cssm_policy))
     for name, password in (options.users or {}).items():
         if device.check_password(name, password) != 15:
             device.set_user(name, password, 15)
