@@ -31,16 +31,35 @@ def main() -> None:
 @click.option("--netconf-port", default=2830, show_default=True, type=int)
 @click.option("--restconf-port", default=8443, show_default=True, type=int)
 @click.option("--cli-port", default=2022, show_default=True, type=int)
+@click.option("--http-port", default=None, type=int,
+              help="Also serve the native /smartlic-service API over plain HTTP here (turns on `ip http server`).")
+@click.option("--tls-cert", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="PEM certificate of the HTTPS port (default: a self-signed one kept in the state dir).")
+@click.option("--tls-key", default=None, type=click.Path(dir_okay=False, exists=True), help="Its PEM private key.")
 @click.option("--user", default="admin", show_default=True)
 @click.option("--password", default="admin", show_default=True)
 @click.option("--cssm-trust-anchor", default=None, type=click.Path(dir_okay=False, exists=True),
               help="PEM public key of the CSSM that signs ACKs (default: the bundled simulator's).")
 @click.option("--frozen-clock", is_flag=True, help="Start with the device clock frozen.")
-def serve(platform, release, state_dir, hostname, serial, host, netconf_port, restconf_port, cli_port, user,
-          password, cssm_trust_anchor, frozen_clock) -> None:
+@click.option("--factory-trust", is_flag=True, help="A new device ships with a factory trust code (17.7.1a+).")
+@click.option("--migrated-from", type=click.Choice(["slr", "pak"]), default=None,
+              help="A new device upgraded from pre-SLP licensing with an SLR or PAK licences.")
+@click.option("--migrated-license", "migrated_licences", multiple=True,
+              help="A licence in use under --migrated-from (repeat; e.g. hseck9).")
+@click.option("--builtin-cssm", is_flag=True,
+              help="Answer online requests (trust, authorization, sync) from the bundled CSSM simulator "
+                   "in-process, as if the configured URL reached it.")
+@click.option("--builtin-cssm-policy", type=click.Choice(sorted(POLICY_PRESETS)), default=None,
+              help="Custom policy the built-in CSSM hands out.")
+def serve(platform, release, state_dir, hostname, serial, host, netconf_port, restconf_port, cli_port, http_port,
+          tls_cert, tls_key, user, password, cssm_trust_anchor, frozen_clock, factory_trust, migrated_from,
+          migrated_licences, builtin_cssm, builtin_cssm_policy) -> None:
     """Run one emulated device until interrupted."""
     options = DeviceOptions(platform=platform, release=release, hostname=hostname, serial=serial,
-                            trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock, users={user: password})
+                            trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock, users={user: password},
+                            factory_trust=factory_trust, migrated_from=migrated_from,
+                            migrated_licences=tuple(migrated_licences), builtin_cssm=builtin_cssm,
+                            builtin_cssm_policy=builtin_cssm_policy)
     try:
         device = open_device(state_dir, options)
     except Exception as exc:  # a bad profile, release or state dir: say why and stop
@@ -50,7 +69,8 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
                f"({device.profile.family}), state in {Path(state_dir).resolve()}")
     from .frontends import start_frontends
     servers = start_frontends(device, host=host, netconf_port=netconf_port, restconf_port=restconf_port,
-                              cli_port=cli_port, state_dir=Path(state_dir))
+                              cli_port=cli_port, state_dir=Path(state_dir), http_port=http_port,
+                              tls_cert=tls_cert, tls_key=tls_key)
     for line in servers.describe():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")

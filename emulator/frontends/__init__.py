@@ -25,7 +25,7 @@ class Servers:
 
 
 def start_frontends(device, *, host: str, netconf_port: int, restconf_port: int, cli_port: int,
-                    state_dir: Path) -> Servers:
+                    state_dir: Path, http_port: int | None = None, tls_cert=None, tls_key=None) -> Servers:
     """Starts every front-end of one device on the given address and ports. Users and passwords are the
     device's own (`device.check_password`)."""
     servers = Servers()
@@ -37,4 +37,9 @@ def start_frontends(device, *, host: str, netconf_port: int, restconf_port: int,
         from .cli import CliServer
         cli = CliServer(device, host=host, port=cli_port, state_dir=state_dir).start()
         servers.add(cli.describe(), cli.stop)
+    if restconf_port is not None and restconf_port >= 0:
+        from .restconf import start_restconf
+        web = start_restconf(device, host=host, port=restconf_port, state_dir=state_dir, http_port=http_port,
+                             cert=tls_cert, key=tls_key)
+        servers.add("; ".join(web.describe()), web.stop)
     return servers

@@ -1,0 +1,83 @@
+"""The production WSGI server under the Flask application: cheroot (threads, keep-alive), with its built-in
+TLS adapter for HTTPS. One `WsgiServer` listens on one address and port (0: an ephemeral port)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+log = logging.getLogger(__name__)
+
+THREADS = 10                 # requests served at once (a router allows 5 HTTP connections by default)
+SOCKET_TIMEOUT = 10          # seconds an idle keep-alive connection is kept
+MAX_BODY = 16 * 1024 * 1024  # cheroot refuses larger bodies (413, connection closed); the app's limit is lower
+
+
+class WsgiServer:
+    def __init__(self, app, host: str, port: int, *, cert: str | Path | None = None,
+                 key: str | Path | None = None, threads: int = THREADS, name: str = "slpemu-http"):
+        self.server = wsgi.Server((host, port), app, numthreads=threads, timeout=SOCKET_TIMEOUT,
+                                  server_name="slpemu", shutdown_timeout=2)
+        self.server.max_request_body_size = MAX_BODY
+        self.tls = cert is not None
+        if cert is not None:
+            self.server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
+        self._name = name
+        self._thread: threading.Thread | None = None
+
+    @property
+    def host(self) -> str:
+        return self.server.bind_addr[0]
+
+    @property
+    def port(self) -> int:
+        return self.server.bind_addr[1]
+
+    @property
+    def url(self) -> str:
+        host = self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    def start(self) -> "WsgiServer":
+        self.server.prepare()          # binds; bind_addr now holds the real port
+        self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        try:
+            self.server.serve()
+        except Exception:               # pragma: no cover - logged, the device keeps running
+            log.exception("%s stopped", self._name)
+
+    def stop(self) -> None:
+        # cheroot's selector loop notices a stop request only at its next wake-up (up to 0.5 s): a few
+        # connection attempts wake it at once.
+        poker = threading.Thread(target=self._poke, name=f"{self._name}-stop", daemon=True)
+        poker.start()
+        self.server.stop()
+        poker.join(timeout=1)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _poke(self) -> None:
+        import socket
+        import time
+        host, port = self.host, self.port
+        if host in ("0.0.0.0", "::"):
+            host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+        for _ in range(5):
+            time.sleep(0.02)
+            if self._thread is None or not self._thread.is_alive():
+                return
+            try:
+                with socket.create_connection((host, port), timeout=0.2):
+                    pass
+            except OSError:
+                return
