@@ -24,7 +24,7 @@ from .authority import AuthorityMixin
 from .clock import Clock
 from .flash import Flash, FlashError
 from .messages import Event, Syslog
-from .policy import (GROUPS, KIND_CISCO_DEFAULT, Policy, cisco_default, custom_policy, group_of,
+from .policy import (GROUPS, Policy, cisco_default, custom_policy, group_of,
                      min_positive)
 from .release import Release
 from .reports import MEASUREMENT_INTERVAL, Report, Summary, summarize
@@ -1192,7 +1192,3 @@ class Device(AuthorityMixin):
     def policy_in_use(self) -> Policy:
         with self._lock:
             return self.policy
-
-    @property
-    def policy_is_default(self) -> bool:
-        return self.policy.kind == KIND_CISCO_DEFAULT
