@@ -816,15 +816,18 @@ class NetconfSession:
     def _yang_rpc(self, rpc, op) -> str:
         self._require_write(rpc.qname)
         input_node = rpc.children.get("input")
-        if input_node is not None:
-            data = decode_xml(input_node, op, allow_ops=False).to_data()
-        else:
-            extra = [c for c in op if isinstance(c.tag, str)]
-            if extra:
-                raise RpcError("unknown-element", f"{rpc.name} takes no input",
-                               info={"bad-element": etree.QName(extra[0]).localname})
-            data = {}
-        output = self.server.layer.invoke(rpc, data) or {}
+        try:
+            if input_node is not None:
+                data = decode_xml(input_node, op, allow_ops=False).to_data()
+            else:
+                extra = [c for c in op if isinstance(c.tag, str)]
+                if extra:
+                    raise RpcError("unknown-element", f"{rpc.name} takes no input",
+                                   info={"bad-element": etree.QName(extra[0]).localname})
+                data = {}
+            output = self.server.layer.invoke(rpc, data) or {}
+        except YangError as err:
+            raise _rpc_input_error(err, rpc) from None
         out_node = rpc.children.get("output")
         if not output or out_node is None:
             return _ok()
@@ -873,6 +876,18 @@ def _datastore(parent, role: str) -> str:
         raise RpcError("operation-not-supported", "url sources and targets are not supported (:url is not "
                        "advertised)", info={"bad-element": "url"})
     raise RpcError("unknown-element", f"unknown datastore {name}", info={"bad-element": name})
+
+
+def _rpc_input_error(err: YangError, rpc) -> RpcError:
+    """An error about an RPC's input, with its error-path below /nc:rpc/<module>:<rpc>."""
+    out = RpcError.from_yang(err)
+    steps = [s.rpartition(":")[2] for s in (err.path or "").split("/") if s]
+    if steps and steps[0] == rpc.name:
+        steps = steps[1:]
+    p = rpc.module
+    out.path = f"/nc:rpc/{p}:{rpc.name}" + "".join(f"/{p}:{s}" for s in steps)
+    out.namespaces = {"nc": BASE_NS, p: rpc.namespace}
+    return out
 
 
 def _echo_attributes(rpc) -> str:
