@@ -47,6 +47,8 @@ UNSUPPORTED_BASE_OPS = ("copy-config", "delete-config", "commit", "discard-chang
                         "partial-lock", "partial-unlock")
 # Tops the data layer caches per device revision; their rendering is cached the same way.
 CACHEABLE = frozenset({"cisco-smart-license:licensing", "Cisco-IOS-XE-native:native"})
+# Tops that never change while the process runs (the module set).
+STATIC = frozenset({"ietf-yang-library:yang-library", "ietf-yang-library:modules-state"})
 WRITE_PRIVILEGE = 15
 MAX_MESSAGE = 4 * 1024 * 1024
 
@@ -589,11 +591,12 @@ class NetconfSession:
         parts = []
         rev = self._revision()
         for qname in tops:
-            if qname in CACHEABLE:
+            if qname in CACHEABLE or qname in STATIC:
                 def build(qname=qname):
                     value = provide(qname)
                     return "" if value is None else self.server.render(qname, value)
-                parts.append(self.server.cached_render((rev, "all", content, qname), build))
+                key = ("static", qname) if qname in STATIC else (rev, "all", content, qname)
+                parts.append(self.server.cached_render(key, build))
                 continue
             value = provide(qname)
             if value is not None and value != {}:
