@@ -253,7 +253,7 @@ class Device(AuthorityMixin):
         self.policy = Policy.from_dict(core["policy"]) if core["policy"] else cisco_default()
         self._signing_key = artifacts.private_key_from_pem(core["signing_key"])
         self.syslog_buffer: deque[tuple[int, Syslog]] = deque(
-            ((seq, Syslog(**b)) for seq, b in self.store.load_log("syslog", self.device_id, LOG_KEEP)),
+            ((seq, Syslog(**{**b, "seq": seq})) for seq, b in self.store.load_log("syslog", self.device_id, LOG_KEEP)),
             maxlen=LOG_KEEP)
         self.event_buffer: deque[tuple[int, Event]] = deque(
             ((seq, Event(b["time"], b["name"], tuple(tuple(a) for a in b["attrs"])))
@@ -916,6 +916,28 @@ class Device(AuthorityMixin):
             raise DeviceError("% license smart url default is available only with transport smart or cslu",
                               "transporttype")
 
+    # ================================================================== configuration lock
+    def lock_config(self, owner: str) -> str | None:
+        """Takes the device-wide configuration lock (NETCONF <lock> on running excludes every management
+        agent, RFC 6241 §7.5). Returns None when taken, else the current holder."""
+        with self._lock:
+            holder = getattr(self, "_config_lock_owner", None)
+            if holder is not None and holder != owner:
+                return holder
+            self._config_lock_owner = owner
+            return None
+
+    def unlock_config(self, owner: str) -> bool:
+        with self._lock:
+            if getattr(self, "_config_lock_owner", None) != owner:
+                return False
+            self._config_lock_owner = None
+            return True
+
+    def config_locked_by(self) -> str | None:
+        """The holder of the configuration lock, if any; front-ends refuse writes from anyone else."""
+        return getattr(self, "_config_lock_owner", None)
+
     # ================================================================== injected faults (test control)
     def inject_fault(self, kind: str, target: str = "any", count: int | None = None,
                      seconds: float | None = None) -> int:
@@ -1177,7 +1199,8 @@ class Device(AuthorityMixin):
     def _syslog(self, now: float, msg: tuple[str, int, str, str]) -> None:
         facility, severity, mnemonic, text = msg
         self.core["seq"]["syslog"] += 1
-        self._new_syslog.append((self.core["seq"]["syslog"], Syslog(now, facility, severity, mnemonic, text)))
+        seq = self.core["seq"]["syslog"]
+        self._new_syslog.append((seq, Syslog(now, facility, severity, mnemonic, text, seq)))
 
     def _event(self, now: float, name: str, /, **attrs: str) -> None:
         self.core["seq"]["event"] += 1

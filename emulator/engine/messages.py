@@ -22,6 +22,7 @@ class Syslog:
     severity: int
     mnemonic: str
     text: str
+    seq: int = 0          # position in the device's log, increasing (what replay and streaming key on)
 
     @property
     def tag(self) -> str:
@@ -33,7 +34,7 @@ class Syslog:
 
     def to_dict(self) -> dict:
         return {"time": self.time, "facility": self.facility, "severity": self.severity,
-                "mnemonic": self.mnemonic, "text": self.text}
+                "mnemonic": self.mnemonic, "text": self.text, "seq": self.seq}
 
 
 @dataclass(frozen=True)
