@@ -425,6 +425,20 @@ def test_locks_between_sessions(server):
     a.error("<lock><target><candidate/></target></lock>", "invalid-value")
 
 
+def test_lock_is_device_wide(server):
+    device = server.device
+    a = Client(server)
+    a.ok("<lock><target><running/></target></lock>")
+    assert device.config_locked_by() == f"netconf:{a.session.id}"     # CLI and RESTCONF see it
+    assert device.lock_config("cli:vty0") == f"netconf:{a.session.id}"
+    a.ok("<unlock><target><running/></target></unlock>")
+    assert device.config_locked_by() is None
+    assert device.lock_config("cli:vty0") is None                   # another agent holds it now
+    err = a.error("<lock><target><running/></target></lock>", "lock-denied", "protocol")
+    assert "cli:vty0" in err.findtext("nc:error-message", namespaces=NS)
+    device.unlock_config("cli:vty0")
+
+
 def test_kill_session(server):
     a, b = Client(server), Client(server)
     b.ok("<lock><target><running/></target></lock>")

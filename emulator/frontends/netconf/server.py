@@ -113,6 +113,7 @@ class NetconfServer:
             for ds, (owner, _) in list(self.locks.items()):
                 if owner == session.id:
                     del self.locks[ds]
+                    self.device.unlock_config(f"netconf:{session.id}")
             if dropped:
                 self.stats["dropped-sessions"] += 1
 
@@ -236,7 +237,7 @@ class _Subscription:
         if self.start is not None:
             for msg in device.syslog():
                 if msg.time >= self.start and (self.stop is None or msg.time <= self.stop):
-                    replayed.add(id(msg))
+                    replayed.add(msg.seq)
                     self._put(("event", msg))
             self._put(("replay-complete", None))
             if self.stop is not None and self.stop <= device.now():
@@ -245,7 +246,7 @@ class _Subscription:
             self.replaying = False
             held, self._held = self._held, []
         for msg in held:
-            if id(msg) not in replayed:
+            if msg.seq not in replayed:
                 self._put(("event", msg))
         threading.Thread(target=self._run, name=f"netconf-notify-{self.session.id}", daemon=True).start()
 
@@ -706,6 +707,10 @@ class NetconfSession:
             if held is not None:
                 raise RpcError("lock-denied", f"the {ds} datastore is already locked by session {held[0]}",
                                info={"session-id": held[0]})
+            # the lock excludes every management agent (RFC 6241 §7.5): CLI and RESTCONF honour it too
+            other = self.server.device.lock_config(f"netconf:{self.id}")
+            if other is not None:
+                raise RpcError("lock-denied", f"the {ds} datastore is locked by {other}", info={"session-id": 0})
             self.server.locks[ds] = (self.id, self.server.device.now())
         return _ok()
 
@@ -722,6 +727,7 @@ class NetconfSession:
                 raise RpcError("lock-denied", f"the {ds} datastore is locked by session {held[0]}",
                                info={"session-id": held[0]})
             del self.server.locks[ds]
+            self.server.device.unlock_config(f"netconf:{self.id}")
         return _ok()
 
     def _close_session(self, op) -> None:
