@@ -63,6 +63,7 @@ def check_status(parsed: dict, device) -> None:
     assert dp["sending_hostname"] == ("no" if cfg["privacy_hostname"] else "yes")
     assert dp["version_privacy"] == ("ENABLED" if cfg["privacy_version"] else "DISABLED")
     tr = parsed["transport"]
+    pol_kind = pol.kind
     assert tr["type"] == {"cslu": "cslu", "smart": "Smart", "callhome": "Callhome", "off": "Transport Off"}[
         cfg["transport"]]
     if cfg["transport"] == "cslu":
@@ -78,6 +79,23 @@ def check_status(parsed: dict, device) -> None:
         else:
             assert ai == {"smart_account": "<none>", "virtual_account": "<none>"}
     assert parsed["utility"]["status"] == ("ENABLED" if cfg["utility_enabled"] else "DISABLED")
+    trust = device.trust_codes()
+    got = parsed.get("trust_code_installed")
+    if not trust:
+        if isinstance(got, dict):        # HA: one `<none>` per member
+            assert all(v.get("info", "<none>") == "<none>" for v in got.values() if isinstance(v, dict))
+        else:
+            assert got is None or got.strip() == "<none>"
+    elif isinstance(got, dict) and not device.release.at_least("17.9.1") and len(device.members) == 1:
+        pass    # genie ShowLicenseAll's reading of the one-line form (see check_all)
+    elif isinstance(got, dict):          # per-UDI form (17.9+ and HA)
+        for role, member in zip(("active", "standby"), device.members):
+            key = f"PID:{member['pid']},SN:{member['sn']}"
+            assert got[role]["sn"] == member["sn"]
+            want = f"INSTALLED on {show_time(trust[key]['installed_at'])}" if key in trust else "<none>"
+            assert got[role].get("info", "<none>") == want
+    else:
+        assert got.strip() == show_time(trust[device.udi]["installed_at"])
 
 
 def check_summary(parsed: dict, device) -> None:
@@ -108,10 +126,18 @@ def check_all(parsed: dict, device) -> None:
     check_usage_blocks(parsed.get("license_usage", {}).get("license_name", {}), device)
     assert parsed["product_information"]["udi"] == {"pid": device.pid, "sn": device.sn}
     assert parsed["agent_version"]["smart_agent_for_licensing"] == device.agent_version
+    trust = device.trust_codes().get(device.udi)
+    if trust and not device.release.at_least("17.9.1") and len(device.members) == 1:
+        # 17.7/17.8 print the guide's one-line `Trust Code Installed: <time>`; genie's ShowLicenseAll then
+        # files the next `Active:` line (License Authorizations) under the trust code, as for a real router.
+        assert parsed["smart_licensing_status"]["trust_code_installed"]["active"]["sn"] == device.sn
+        return
     active = parsed["license_authorizations"]["overall_status"]["active"]
     assert (active["pid"], active["sn"]) == (device.pid, device.sn)
     if device.usage():   # genie records the status only after a License Usage block
-        assert active["status"] == "NOT INSTALLED"
+        auth = device.authorizations().get(device.udi)
+        assert active["status"] == (f"SMART AUTHORIZATION INSTALLED on {show_time(auth['installed_at'])}"
+                                    if auth else "NOT INSTALLED")
     if device.release.account_info:
         s = device.report_summary()
         assert parsed["usage_report_summary"] == {

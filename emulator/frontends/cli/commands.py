@@ -118,11 +118,39 @@ KEYWORD_HELP = {
     "synchronous": "Synchronized message output",
     "login": "Enable password checking",
     "vty": "Virtual terminal",
+    "sync": "Synchronize with CSSM, CSLU or SSM On-Prem",
+    "trust": "Trust commands",
+    "idtoken": "Install a trust code with an ID token",
+    "force": "Overwrite an existing trust code",
+    "trust-request": "Save a trust code request",
+    "request": "Request",
+    "return": "Return",
+    "add": "Add to the existing authorization codes",
+    "replace": "Replace the existing authorization codes",
+    "online": "Return online",
+    "offline": "Return offline",
+    "export": "Export controlled license",
+    "factory": "Factory reset",
+    "reset": "Remove all licensing information except the licenses in use",
+    "cancel": "Cancel a reservation request",
+    "install": "Install a reservation authorization code",
+    "hardware": "Show hardware information",
+    "throughput": "Throughput",
+    "level": "Throughput level",
+    "crypto": "Crypto throughput",
 }
 
 
 class CliError(Exception):
     """An error line the CLI prints itself."""
+
+
+class InvalidAt(Exception):
+    """`% Invalid input detected` with the caret under the given token (index into the line's tokens)."""
+
+    def __init__(self, token_index: int):
+        super().__init__(token_index)
+        self.token_index = token_index
 
 
 def fs_name(path: str) -> str:
@@ -228,6 +256,7 @@ def a_configure(ctx, a):
 
 
 def a_write(ctx, a):
+    ctx.device.write_memory()
     ctx.server.startup_written = True
     return "Building configuration...\n[OK]\n"
 
@@ -327,6 +356,77 @@ def a_save_usage(ctx, a):
     ctx.device.save_usage(selector, a["path"], days=a.get("days"), rum_id=a.get("rum_id"))
 
 
+def a_sync(ctx, a):
+    ctx.device.sync(all_members=a["scope"] == "all")
+
+
+def a_trust(ctx, a):
+    ctx.device.trust_idtoken(a["token"], all_members=a["scope"] == "all", force="force" in ctx.words[5:])
+
+
+def a_save_trust(ctx, a):
+    ctx.device.save_trust_request(a["path"])
+
+
+def a_auth_request(ctx, a):
+    ctx.device.authorization_request(a["mode"], a["feature"], all_members=a["scope"] == "all",
+                                     count=a.get("count"))
+
+
+def a_auth_request_save(ctx, a):
+    ctx.device.authorization_request_save(a["path"])
+
+
+def a_auth_return(ctx, a):
+    result = ctx.device.authorization_return(all_members=a["scope"] == "all", online=a["how"] == "online",
+                                             path=a.get("path"))
+    return result.text + ("\n" if result.text and not result.text.endswith("\n") else "")
+
+
+def a_export_return(ctx, a):
+    result = ctx.device.export_return(a["scope"] == "all", a["feature"])
+    return result.text + ("\n" if result.text and not result.text.endswith("\n") else "")
+
+
+def a_factory_reset(ctx, a):
+    ctx.device.factory_reset()
+
+
+def a_resv_request(ctx, a):
+    return "\n" + ctx.device.reservation_request(all_members=a["scope"] == "all") + "\n"
+
+
+def a_resv_cancel(ctx, a):
+    ctx.device.reservation_cancel(all_members=a.get("scope") == "all")
+
+
+def a_resv_install(ctx, a):
+    return ctx.device.reservation_install(a["code"]) + "\n"
+
+
+def a_resv_install_file(ctx, a):
+    return ctx.device.reservation_install_file(a["path"]) + "\n"
+
+
+def a_resv_return(ctx, a):
+    if not ctx.device.config.get("reservation"):
+        raise InvalidAt(2)
+    text = ("This command will remove the license authorization code.\n"
+            "Some features may not function properly.\n\n")
+    ctx.session.print(text)
+    answer = ctx.ask("Do you want to continue? [yes/no]: ", default="yes")
+    if (answer or "").strip().lower() not in ("yes", "y"):
+        return None
+    result = ctx.device.reservation_return(all_members=a.get("scope") == "all")
+    return result.text + "\n"
+
+
+def a_show_throughput(crypto: bool):
+    def action(ctx, a):
+        return R.show_throughput(ctx.device, crypto)
+    return action
+
+
 def a_do(ctx, a):
     return ctx.session.run_exec_line(a["line"], from_config=True)
 
@@ -364,6 +464,20 @@ def a_customer_info(value: bool):
     def action(ctx, a):
         ctx.device.apply_config({f"customer_info_{a['field']}": a.get("value") if value else None})
     return action
+
+
+def a_feature_hseck9(on: bool):
+    def action(ctx, a):
+        return ctx.device.set_feature_hseck9(on) + "\n"
+    return action
+
+
+def a_throughput(ctx, a):
+    return ctx.device.set_throughput(a["level"]) + "\n"
+
+
+def a_no_throughput(ctx, a):
+    ctx.device.set_throughput(None)
 
 
 def a_noop(ctx, a):
@@ -544,6 +658,13 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
     g.add("show platform software sl-infra debug:which", a_show_sl_infra)
     g.add("show platform software sl-infra stored:which", a_show_sl_infra)
     g.add("show ip http server session-module", a_show_http_modules)
+    spec = device.profile.throughput
+    if spec is not None:
+        g.add("show platform hardware throughput level", a_show_throughput(False))
+        if spec.command and spec.command.endswith(" MB"):
+            g.add("show platform hardware throughput level MB", a_show_throughput(False))
+        if spec.level_scope == "crypto" or (spec.command or "").endswith("crypto"):
+            g.add("show platform hardware throughput crypto", a_show_throughput(True))
     if privileged:
         g.add("show running-config", a_show_running)
         g.add("show startup-config", a_show_startup)
@@ -593,6 +714,36 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("license smart save usage days:selector <0-4294967295>:days file WORD:path", a_save_usage, P)
     g.add("license smart save usage rum-id:selector <0-18446744073709551615>:rum_id file WORD:path",
           a_save_usage, P)
+    rel = device.release
+    S = {"all": "All devices in the HA set", "local": "This device only",
+         "token": "id_token_value", "feature": "feature_name", "count": "request_count",
+         "path": "filepath_filename", "code": "Reservation authorization code"}
+    for scope in ("all", "local"):
+        g.add(f"license smart sync {scope}:scope", a_sync, S)
+        g.add(f"license smart trust idtoken WORD:token {scope}:scope", a_trust, S)
+        g.add(f"license smart trust idtoken WORD:token {scope}:scope force", a_trust, S)
+        for mode in ("add", "replace"):
+            g.add(f"license smart authorization request {mode}:mode WORD:feature {scope}:scope", a_auth_request, S)
+            g.add(f"license smart authorization request {mode}:mode WORD:feature {scope}:scope "
+                  "<0-4294967295>:count", a_auth_request, S)
+        g.add(f"license smart authorization return {scope}:scope online:how", a_auth_return, S)
+        g.add(f"license smart authorization return {scope}:scope offline:how", a_auth_return, S)
+        if rel.slac_files:
+            g.add(f"license smart authorization return {scope}:scope offline:how WORD:path", a_auth_return, S)
+        g.add(f"license smart export return {scope}:scope WORD:feature", a_export_return, S)
+    if rel.slac_files:
+        g.add("license smart authorization request save WORD:path", a_auth_request_save, S)
+    g.add("license smart save trust-request WORD:path", a_save_trust, S)
+    g.add("license smart factory reset", a_factory_reset)
+    if rel.plr and device.profile.plr_available(rel.key):
+        g.add("license smart reservation cancel", a_resv_cancel)
+        for scope in ("all", "local"):
+            g.add(f"license smart reservation cancel {scope}:scope", a_resv_cancel, S)
+            g.add(f"license smart reservation request {scope}:scope", a_resv_request, S)
+            g.add(f"license smart reservation return {scope}:scope", a_resv_return, S)
+        g.add("license smart reservation return", a_resv_return)
+        g.add("license smart reservation install WORD:code", a_resv_install, S)
+        g.add("license smart reservation install file WORD:path", a_resv_install_file, S)
     return g
 
 
@@ -663,6 +814,17 @@ def config_grammar(device) -> Grammar:
     if rel.plr and prof.plr_available(rel.key):
         g.add("license smart reservation", cfg("reservation", const=True))
         g.add("no license smart reservation", cfg("reservation", const=False))
+    if prof.hseck9.license_feature:
+        g.add("license feature hseck9", a_feature_hseck9(True))
+        g.add("no license feature hseck9", a_feature_hseck9(False))
+    spec = prof.throughput
+    if spec is not None and spec.command:
+        levels = [lv for lv in spec.levels if not lv.min_release or rel.at_least(lv.min_release)]
+        helps = {lv.keyword: lv.help for lv in levels}
+        for lv in levels:
+            g.add(f"{spec.command} {lv.keyword}:level", a_throughput, helps)
+        g.add(f"no {spec.command}", a_no_throughput)
+        g.add(f"no {spec.command} WORD:level", a_no_throughput)
     # ---- device settings
     g.add("hostname WORD:name", a_hostname, {"name": "This system's network name"})
     g.add("no hostname", a_no_hostname)

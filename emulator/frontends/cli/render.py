@@ -59,6 +59,7 @@ class Fmt:
         self.tech_ip_mode = r.at_least("17.12.1")           # tech: IP Mode, Trust Point
         self.tech_conversion = r.at_least("17.10.1")        # tech prints License Conversion (v2 form)
         self.tech_trust_line = r.at_least("17.10.1")        # tech prints Trust Code Installed
+        self.trust_per_udi = r.at_least("17.9.1")           # `Trust Code Installed:` + `  Active: PID:…` lines
 
 
 def banner(title: str, length: int | None = None) -> list[str]:
@@ -215,13 +216,20 @@ def usage_reporting_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
             f"  Last report file write: {t(tm.last_report_file_write)}"]
 
 
+def trust_lines(device, key: str) -> str:
+    trust = device.trust_codes().get(key)
+    return f"INSTALLED on {t(trust['installed_at'])}" if trust else NONE
+
+
 def trust_block(device) -> list[str]:
     members = member_udis(device)
-    if len(members) <= 1:
-        return [f"Trust Code Installed: {NONE}"]
+    per_udi = Fmt(device.release).trust_per_udi and device.trust_codes()
+    if len(members) <= 1 and not per_udi:
+        trust = device.trust_codes().get(device.udi)
+        return [f"Trust Code Installed: {t(trust['installed_at']) if trust else NONE}"]
     lines = ["Trust Code Installed:"]
     for role, udi in members:
-        lines += [f"  {role}: {udi}", f"    {NONE}"]
+        lines += [f"  {role}: {udi}", f"    {trust_lines(device, udi)}"]
     return lines
 
 
@@ -295,14 +303,90 @@ def product_info(device) -> list[str]:
     return lines
 
 
-def authorization_body(device, fmt: Fmt) -> list[str]:
+def plr_state(device) -> dict | None:
+    return device.core.get("plr") or None
+
+
+def auth_status(device, udi: str) -> tuple[str, list[str]]:
+    """(`Status:` value, extra lines) of one UDI in the authorization views."""
+    auth = device.authorizations().get(udi)
+    plr = plr_state(device)
+    if plr and (udi in plr.get("udis", []) or not plr.get("udis")):
+        return f"UNIVERSAL INSTALLED on {t(plr['installed_at'])}", []
+    if auth is None:
+        return "NOT INSTALLED", []
+    kind = auth.get("kind")
+    if kind == "slr":
+        return f"SPECIFIC INSTALLED on {t(auth['installed_at'])}", []
+    if kind == "pak":
+        return "NOT INSTALLED", ["Status:PAK"]
+    return f"SMART AUTHORIZATION INSTALLED on {t(auth['installed_at'])}", []
+
+
+def cssm_names(device, tag: str, info: dict) -> tuple[str, str, str]:
+    ent = device.profile.find_entitlement(tag) or device.profile.find_entitlement(info.get("name", ""))
+    if ent is None:
+        return info.get("name", tag), info.get("name", tag), "NOT ENFORCED"
+    return ent.cssm_name or ent.display_name, ent.cssm_description or ent.description, ent.enforcement_display
+
+
+def authorization_body(device, fmt: Fmt, tech: bool = False) -> list[str]:
     lines = ["Overall status:"]
     pad = " " * fmt.auth_status_indent
+    meta = device.authorization_meta()
+    auths = device.authorizations()
     for role, udi in member_udis(device):
-        lines += [f"  {role}: {udi}", f"{pad}Status: NOT INSTALLED"]
+        status, extra = auth_status(device, udi)
+        lines += [f"  {role}: {udi}", f"{pad}Status: {status}"] + [pad + x for x in extra]
+        m = meta.get(udi, {})
+        if udi in auths and m.get("last_confirmation_code"):
+            lines.append(f"{pad}Last Confirmation code: {m['last_confirmation_code']}")
+        if m.get("last_return_code"):
+            lines.append(f"{pad}Last return code: {m['last_return_code']}")
+    sections = {"slac": [], "slr": [], "pak": []}
+    for role, udi in member_udis(device):
+        auth = auths.get(udi)
+        if not auth:
+            continue
+        kind = auth.get("kind", "slac")
+        for tag, info in auth.get("entitlements", {}).items():
+            sections.setdefault(kind, []).append((role, udi, tag, info, auth))
+    if sections["slac"]:
+        lines += ["", "Authorizations:"]
+        for role, udi, tag, info, auth in sections["slac"]:
+            name, desc, enforcement = cssm_names(device, tag, info)
+            lines += [f"  {name} ({tag}):", f"    Description: {desc}",
+                      f"    Total available count: {info.get('count', 1)}",
+                      f"    Enforcement type: {enforcement}", "    Term information:",
+                      f"      {role}: {udi}", "      Authorization type: SMART AUTHORIZATION INSTALLED",
+                      f"      License type: {info.get('license_type', 'PERPETUAL')}"]
+            if tech:
+                lines += [f"      Start Date: {NONE}", f"      End Date: {NONE}"]
+            lines.append(f"      Term Count: {info.get('count', 1)}")
+            if tech:
+                lines.append(f"      Subscription ID: {NONE}")
+    if sections["slr"]:
+        lines += ["", "Specified license reservations:"]
+        for role, udi, tag, info, auth in sections["slr"]:
+            name, desc, enforcement = cssm_names(device, tag, info)
+            lines += [f"  {name} ({tag}):", f"    Description: {desc}",
+                      f"    Total reserved count: {info.get('count', 1)}",
+                      f"    Enforcement type: {enforcement}", "    Term information:",
+                      f"      {role}: {udi}",
+                      f"      Authorization type: SPECIFIC INSTALLED on {t(auth['installed_at'])}",
+                      f"      License type: {info.get('license_type', 'PERPETUAL')}",
+                      f"      Term Count: {info.get('count', 1)}"]
     lines += ["", "Purchased Licenses:", "  No Purchase Information Available"]
+    if sections["pak"]:
+        lines += ["", "Legacy License Info:"]
+        for role, udi, tag, info, auth in sections["pak"]:
+            name, desc, _ = cssm_names(device, tag, info)
+            lines += ["", f"{info.get('full_tag', tag)}:", "", f"  DisplayName: {info.get('name', name)}",
+                      f"  Description: {info.get('name', desc)}",
+                      f"  Total available count: {info.get('count', 1)}", "  Term information:",
+                      f"    {role}: {udi}", "    License type: PERPETUAL", f"    Term Count: {info.get('count', 1)}"]
     usage = sorted_usage(device)
-    if fmt.derived_licenses and usage:
+    if fmt.derived_licenses and usage and not tech:
         lines += ["", "Derived Licenses:"]
         for rec in usage:
             lines.append(f"  Entitlement Tag: {rec.entitlement.full_tag}")
@@ -385,11 +469,19 @@ def show_license_authorization(device) -> str:
 
 def reservation_status_lines(device, tech: bool = False) -> list[str]:
     lines = ["Overall status:"]
+    meta = device.authorization_meta()
+    auths = device.authorizations()
     for role, udi in member_udis(device):
-        lines += [f"  {role}: {udi}", "    Reservation status: NOT INSTALLED"]
+        status, _ = auth_status(device, udi)
+        m = meta.get(udi, {})
+        lines += [f"  {role}: {udi}", f"    Reservation status: {status}"]
         if tech:
-            lines += [f"    Request code: {NONE}", f"    Last return code: {NONE}",
-                      f"    Last Confirmation code: {NONE}", f"    Reservation authorization code: {NONE}"]
+            code = (plr_state(device) or {}).get("code") if status.startswith("UNIVERSAL") else None
+            lines += [f"    Request code: {m.get('request_code') or NONE}",
+                      f"    Last return code: {m.get('last_return_code') or NONE}",
+                      f"    Last Confirmation code: "
+                      f"{(m.get('last_confirmation_code') if udi in auths else None) or NONE}",
+                      f"    Reservation authorization code: {code or NONE}"]
     return lines
 
 
@@ -525,17 +617,34 @@ def scheduled_jobs(device) -> list[str]:
     return lines
 
 
+def _last_response(st: dict) -> str:
+    resp = st.get("last_response")
+    if not resp:
+        return NONE
+    if str(resp).startswith("FAILED"):
+        return f"NO REPLY on {t(st.get('last_failure'))}"
+    return f"{resp} on {t(st.get('last_success'))}"
+
+
 def comm_statistics(device, fmt: Fmt) -> list[str]:
     kind = device.config["transport"]
     level = "DIRECT" if kind in ("smart", "callhome") else "INDIRECT"
     lines = ["Communication Statistics:", "=" * 23, f"Communication Level Allowed: {level}",
              f"Overall State: {EMPTY}"]
-    cats = COMM_CATEGORIES + (("Telemetry Reporting",) if fmt.telemetry else ())
+    stats = device.comm_statistics()
+    blank = {"total": 0, "success": 0, "fail": 0, "ongoing": 0}
+    cats = list(stats) or list(COMM_CATEGORIES)
+    if fmt.telemetry and "Telemetry Reporting" not in cats:
+        cats.append("Telemetry Reporting")
     for cat in cats:
+        st = stats.get(cat, blank)
         lines += [f"{cat}:",
-                  "  Attempts: Total=0, Success=0, Fail=0  Ongoing Failure: Overall=0 Communication=0",
-                  f"  Last Response: {NONE}", f"    Failure Reason: {NONE}",
-                  f"  Last Success Time: {NONE}", f"  Last Failure Time: {NONE}"]
+                  f"  Attempts: Total={st['total']}, Success={st['success']}, Fail={st['fail']}  "
+                  f"Ongoing Failure: Overall={st['ongoing']} Communication={st['ongoing']}",
+                  f"  Last Response: {_last_response(st)}",
+                  f"    Failure Reason: {st.get('failure_reason') or NONE}",
+                  f"  Last Success Time: {t(st.get('last_success'))}",
+                  f"  Last Failure Time: {t(st.get('last_failure'))}"]
     return lines
 
 
@@ -621,9 +730,14 @@ def other_info(device) -> list[str]:
               "chkPtType: 2", "delayCommInit: False", "roleByEvent: True", "maxTraceLength: 150",
               "traceAlwaysOn: True", "debugFlags: 0", "Event log max size: 5120 KB",
               f"Event log current size: {max(1, sum(len(e.line()) + 1 for e in device.events()) // 1024)} KB"]
+    trust = device.trust_codes()
     for m in device.members:
-        lines.append(f"Local Device: P:{m['pid']},S:{m['sn']}: No Trust Data")
-    lines += ["Overall Trust: No ID", "Clock sync-ed with NTP: False"]
+        if f"PID:{m['pid']},SN:{m['sn']}" in trust:
+            lines.append(f"Local Device: P:{m['pid']},S:{m['sn']}, state[2], Trust Data INSTALLED TrustId:256")
+        else:
+            lines.append(f"Local Device: P:{m['pid']},S:{m['sn']}: No Trust Data")
+    lines += ["Overall Trust: INSTALLED (2)" if device.udi in trust else "Overall Trust: No ID",
+              "Clock sync-ed with NTP: False"]
     return lines
 
 
@@ -660,7 +774,9 @@ def show_license_tech_support(device) -> str:
     if fmt.conversion_v2:
         lines += [f"Last Data Push: {NONE}", f"Last File Export: {NONE}"]
     lines += [""] + reservation_status_lines(device, tech=True)
-    lines += ["", "Purchased Licenses:", "  No Purchase Information Available", ""]
+    body = authorization_body(device, fmt, tech=True)
+    lines += body[body.index("Purchased Licenses:") - 1 if "Authorizations:" not in body
+                  else body.index("Authorizations:") - 1:] + [""]
     if fmt.account_info:
         lines += usage_report_summary(device, tech=True) + [""]
     lines += other_info(device) + [""]
@@ -692,6 +808,15 @@ def show_sl_infra(device, which: str) -> str:
                   f"Stored RUM reports: {device.report_summary().in_storage}",
                   f"Event log entries: {len(device.events())}", ""]
     return _join(lines[:-1] if lines and lines[-1] == "" else lines)
+
+
+def show_throughput(device, crypto: bool = False) -> str:
+    state = device.throughput()
+    kbps = state["effective_kbps"]
+    what = "crypto level" if crypto else "throughput level"
+    if kbps is None:
+        return _join([f"The current {what} is unthrottled"])
+    return _join([f"The current {what} is {kbps} kb/s"])
 
 
 def show_ip_http_session_module(device) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...engine.device import DeviceError
 from . import commands as C
 from . import render as R
-from .parser import ParseError, apply_pipes, split_pipe
+from .parser import INVALID, ParseError, apply_pipes, split_pipe, tokenize
 from .terminal import Disconnected, MessageQueue, Terminal
 
 
@@ -111,13 +111,24 @@ class CliSession:
         return "\n".join(err.lines(prompt_len, line)) + "\n"
 
     def _call(self, match, line: str) -> str:
+        tokens = tokenize(line)
         try:
             out = match.action(Ctx(self, match.words), match.args)
         except C.CliError as exc:
             return C.error_text(exc)
+        except C.InvalidAt as exc:
+            col = tokens[min(exc.token_index, len(tokens) - 1)][1] if tokens else 0
+            return self._error(ParseError("invalid", col), line)
         except DeviceError as exc:
+            if str(exc).strip() == INVALID and tokens:
+                # the engine refused a keyword this device or mode does not offer: IOS marks the last one
+                return self._error(ParseError("invalid", tokens[-1][1]), line)
             return C.error_text(exc)
         return out or ""
+
+    def print(self, text: str) -> None:
+        """Output an action shows before it asks a question."""
+        self.term.write_lines(text)
 
     def run_exec_line(self, line: str, from_config: bool = False) -> str:
         cmd, pipes, bad = split_pipe(line)
@@ -194,7 +205,7 @@ class CliSession:
             self._close(0)
 
     def _interactive_help(self, before: str) -> str:
-        return self.help_text(before).rstrip("\n") + "\n\n" if before.strip() else self.help_text(before)
+        return self.help_text(before)
 
     def _complete(self, line: str) -> str | None:
         return self.grammar().complete(line)
