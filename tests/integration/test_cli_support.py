@@ -31,7 +31,7 @@ class Shell:
         self.chan = self.client.invoke_shell(width=200, height=50)
         self.chan.settimeout(timeout)
         self.timeout = timeout
-        self.banner = self.read_until_prompt()
+        self.banner = self.last = self.read_until_prompt()
 
     def read_until(self, predicate, timeout: float | None = None) -> str:
         buf = ""

@@ -103,4 +103,15 @@ class CliServer:
 
 def _sftp_server_class():
     import paramiko
-    return paramiko.SFTPServer
+
+    class FlashSFTPServer(paramiko.SFTPServer):
+        """paramiko's SFTP server, ending with an exit status as OpenSSH's scp (SFTP mode) expects."""
+
+        def finish_subsystem(self):
+            try:
+                self.get_channel().send_exit_status(0) if hasattr(self, "get_channel") else \
+                    self.sock.send_exit_status(0)
+            except Exception:
+                pass
+            super().finish_subsystem()
+    return FlashSFTPServer

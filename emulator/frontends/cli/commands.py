@@ -250,7 +250,18 @@ def a_exit(ctx, a):
     ctx.session.closing = True
 
 
+def config_lock_error(ctx) -> str | None:
+    locked_by = getattr(ctx.device, "config_locked_by", None)
+    owner = locked_by() if locked_by else None
+    if owner:
+        return f"% Configuration mode is locked by {owner}. Please try later."
+    return None
+
+
 def a_configure(ctx, a):
+    err = config_lock_error(ctx)
+    if err:
+        raise CliError(err)
     ctx.session.mode = "config"
     return CONFIG_BANNER + "\n"
 
@@ -699,8 +710,7 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("write memory", a_write)
     g.add("copy WORD:src WORD:dst", a_copy, {"src": "Source file", "dst": "Destination file"})
     g.add("dir", a_dir)
-    for fs in ("bootflash:", "flash:", "harddisk:"):
-        g.add(f"dir {fs}:fs", a_dir)
+    g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:)"})
     g.add("more WORD:path", a_more, {"path": "File to display"})
     g.add("delete WORD:path", a_delete, {"path": "File to delete"})
     g.add("delete /force WORD:path", a_delete, {"path": "File to delete"})

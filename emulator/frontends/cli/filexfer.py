@@ -156,7 +156,8 @@ def _scp_source(device, chan, target: str) -> int:
         raise ScpError(f"{target}: not a regular file")
     data = device.flash.read(path)
     _expect_ok(chan)
-    name = path.split(":", 1)[1].split("/")[-1]
+    # the name the client asked for (OpenSSH checks that it matches its request)
+    name = target.rstrip("/").split("/")[-1] or path.split(":", 1)[1].split("/")[-1]
     chan.sendall(f"C0644 {len(data)} {name}\n".encode())
     _expect_ok(chan)
     chan.sendall(data + b"\0")

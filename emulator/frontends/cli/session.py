@@ -151,6 +151,9 @@ class CliSession:
         return out
 
     def run_config_line(self, line: str) -> str:
+        err = C.config_lock_error(Ctx(self, []))
+        if err and not line.strip().lower().startswith(("do ", "end", "exit")):
+            return err + "\n"
         grammar = self.grammar()
         try:
             match = grammar.parse(line)
