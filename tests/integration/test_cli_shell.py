@@ -482,3 +482,62 @@ def test_guide_hseck9_and_throughput_messages(router_factory):
     sh2 = r2.shell(quiet=True)
     sh2.run("configure terminal")
     assert sh2.run("platform hardware throughput level MB T1") == "The current throughput level is 100000 kb/s\n"
+
+
+# ---------------------------------------------------------------------------------------------- other commands
+def test_other_show_commands(router):
+    d = router.device
+    use_licences(d)
+    sh = router.shell(quiet=True)
+    assert sh.run("show license data conversion") == (
+        "Smart Licensing Data - Conversion\n" + "=" * 33 + "\n" + "=" * 33 + "\n")
+    assert "sl-infra Current Information" in sh.run("show platform software sl-infra all")
+    modules = sh.run("show ip http server session-module")
+    assert "SL_HTTP" in modules and "Active" in modules
+    log = sh.run("show logging")
+    assert d.syslog()[-1].line() in log
+    feature = d.report_list()[0].feature
+    simple = sh.run(f"show license rum feature {feature}")
+    assert simple.startswith("Smart Licensing Usage Report:\n====================================\n"
+                             "Report Id,          State,    Flag, Feature Name\n")
+    assert all(line.rstrip().endswith(feature) for line in simple.splitlines()[3:])
+    assert sh.run("show license rum feature all save bootflash:rum.txt") == ""
+    assert d.flash.read("bootflash:rum.txt").decode() == sh.run("show license rum feature all")
+    tech = sh.run(f"show license tech rum id {d.report_list()[0].id} detail")
+    assert "  Version: 2.0\n" in tech and "Storage State Change Reason:" in tech and "Report Size:" in tech
+    assert sh.run("license smart clear eventlog") == ""
+    assert sh.run("show license eventlog") == " No EventLog Found.\n"
+    sh.run("conf t")
+    assert sh.run("platform hardware throughput level MB 1000") .startswith("The current throughput level is")
+    sh.run("end")
+    assert "\nplatform hardware throughput level MB 1000\n" in sh.run("show running-config")
+    version = sh.run("show version")
+    assert version.startswith(f"Cisco IOS XE Software, Version {d.release.display}\n")
+    assert "Smart Licensing Status: Smart Licensing Using Policy" in version
+
+
+def test_utility_mode_through_the_cli(router_factory):
+    from genie.libs.parser.iosxe import show_license as SL
+    from test_cli_genie import check_status
+    from test_cli_support import genie
+    r = router_factory(platform="C8000V", release="17.9.1a")
+    sh = r.shell(quiet=True)
+    sh.run("conf t")
+    assert sh.run("license smart transport cslu") == ""
+    assert sh.run("license smart utility") == ""
+    assert sh.run("license smart utility customer_info city San Jose") == ""
+    sh.run("end")
+    assert r.device.config["utility_enabled"] and r.device.config["customer_info_city"] == "San Jose"
+    out = sh.run("show license status")
+    assert "Utility:\n  Status: ENABLED\n" in out and "    City: San Jose\n" in out
+    check_status(genie(SL.ShowLicenseStatus, out), r.device)
+    assert "license smart utility customer_info city San Jose" in sh.run("show running-config | include utility")
+    sh.run("conf t")
+    sh.run("no license smart utility")
+    sh.run("end")
+    assert not r.device.config["utility_enabled"]
+    # a release without utility mode does not offer the keyword
+    r2 = router_factory(platform="C8000V", release="17.6.1a")
+    sh2 = r2.shell(quiet=True)
+    sh2.run("conf t")
+    assert sh2.run("license smart utility").endswith("% Invalid input detected at '^' marker.\n")

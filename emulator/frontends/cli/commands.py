@@ -633,6 +633,12 @@ def license_lines(d) -> list[str]:
                 out.append(f"license smart utility customer_info {f} {cfg[f'customer_info_{f}']}")
     if cfg.get("reservation"):
         out.append("license smart reservation")
+    platform = d.core.get("platform") or {}     # read-only view of the engine's platform settings
+    if platform.get("feature_hseck9"):
+        out.append("license feature hseck9")
+    spec = d.profile.throughput
+    if spec is not None and spec.command and platform.get("throughput"):
+        out.append(f"{spec.command} {platform['throughput']}")
     return out
 
 

@@ -201,7 +201,7 @@ class Grammar:
             params = [c for c in node.children if c.kind != "kw" and c.accepts(prefix)]
             if not names and not params:
                 return [], UNRECOGNIZED
-            out = names + [c.label for c in params if c.kind == "int"]
+            out = sorted(names) + [c.label for c in params if c.kind == "int"]
             if not out:  # only a free-form parameter accepts it
                 return [f"  {c.label}" for c in params], None
             return ["  ".join(out) + "  "], None
@@ -247,27 +247,23 @@ PIPE_KINDS = ("append", "begin", "count", "exclude", "include", "redirect", "sec
 
 
 def split_pipe(line: str) -> tuple[str, list[Pipe], int | None]:
-    """Splits `cmd | include x | exclude y`. Returns (command, pipes, error column or None)."""
+    """Splits `cmd | include regex`: IOS takes one filter, and the whole rest of the line is its regex
+    (`| include a|b` matches a or b). Returns (command, pipes, error column, or -1 when incomplete)."""
     if "|" not in line:
         return line, [], None
-    parts = line.split("|")
-    cmd = parts[0]
-    pipes = []
+    cmd, _, part = line.partition("|")
     offset = len(cmd) + 1
-    for part in parts[1:]:
-        tokens = tokenize(part)
-        if not tokens:
-            return cmd, pipes, offset + len(part)
-        word, col = tokens[0]
-        kinds = [k for k in ("begin", "count", "exclude", "include", "section") if k.startswith(word.lower())]
-        if len(kinds) != 1:
-            return cmd, pipes, offset + col
-        rest = part[col + len(word):].strip()
-        if kinds[0] != "count" and not rest:
-            return cmd, pipes, -1
-        pipes.append(Pipe(kinds[0], rest))
-        offset += len(part) + 1
-    return cmd, pipes, None
+    tokens = tokenize(part)
+    if not tokens:
+        return cmd, [], offset + len(part)
+    word, col = tokens[0]
+    kinds = [k for k in ("begin", "count", "exclude", "include", "section") if k.startswith(word.lower())]
+    if len(kinds) != 1:
+        return cmd, [], offset + col
+    rest = part[col + len(word):].strip()
+    if kinds[0] != "count" and not rest:
+        return cmd, [], -1
+    return cmd, [Pipe(kinds[0], rest)], None
 
 
 def _regex(pattern: str):

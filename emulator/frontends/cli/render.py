@@ -918,6 +918,12 @@ def show_version(device) -> str:
                       f"Next reload addon license Level: {boot.default_addon}", ""]
     else:
         lines += ["Technology Package License Information:", ""]
+    spec = device.profile.throughput
+    if spec is not None:
+        kbps = device.throughput()["effective_kbps"]
+        level = "unthrottled" if kbps is None else f"{kbps} kbps"
+        what = "crypto throughput level" if spec.level_scope == "crypto" else "throughput level"
+        lines += [f"The current {what} is {level}", ""]
     lines += ["", "Smart Licensing Status: Smart Licensing Using Policy", "",
               f"{sv.processor_line} with 1900130K/3075K bytes of memory.",
               f"Processor board ID {device.sn}",
