@@ -196,3 +196,33 @@ def test_factory_reset_and_save_trust_request(router_factory):
     assert sh.run("license smart factory reset") == ""
     assert device.report_summary().total == len(device.usage())
     check_status(genie(SL.ShowLicenseStatus, sh.run("show license status")), device)
+
+
+def test_migrated_slr_and_pak(router_factory):
+    r = router_factory(platform="ISR4331", release="17.4.1a")
+    device = r.device
+    names = [e.name for e in device.profile.entitlements if e.available_in(device.release.key)][:3]
+    device.migrate_legacy("slr", {n: 1 for n in names})
+    sh = r.shell(quiet=True)
+    status = sh.run("show license status")
+    assert "\nLicense Reservation is ENABLED\n" in status
+    check_status(genie(SL.ShowLicenseStatus, status), device)
+    check_summary(genie(SL.ShowLicenseSummary, sh.run("show license summary")), device)
+    usage = sh.run("show license usage")
+    check_usage_blocks(genie(SL.ShowLicenseUsage, usage)["license_name"], device)
+    assert "  Reservation:\n    Reservation status: SPECIFIC" in usage
+    auth = sh.run("show license authorization")
+    installed = show_time(device.authorizations()[device.udi]["installed_at"])
+    assert f"      Status: SPECIFIC INSTALLED on {installed}\n" in auth
+    assert "\nSpecified license reservations:\n" in auth
+    assert genie(ShowLicenseAuthorization, auth)["status"] == "SPECIFIC INSTALLED"
+    # genie's ShowLicenseAll knows only `Authorizations:` blocks, not the SLR one; the text is checked here
+    assert "\nSpecified license reservations:\n" in sh.run("show license all")
+
+    r2 = router_factory(platform="ISR4331", release="17.3.2")
+    d2 = r2.device
+    d2.migrate_legacy("pak", {n: 1 for n in names[1:]})
+    sh2 = r2.shell(quiet=True)
+    auth = sh2.run("show license authorization")
+    assert "      Status: NOT INSTALLED\n      Status:PAK\n" in auth and "\nLegacy License Info:\n" in auth
+    check_summary(genie(SL.ShowLicenseSummary, sh2.run("show license summary")), d2)

@@ -53,7 +53,9 @@ def check_status(parsed: dict, device) -> None:
         assert p["policy_in_use"] == f"Installed On {show_time(pol.installed_at)}"
         assert p["policy_name"] == pol.name
     else:
-        assert p["policy_in_use"] == "Merged from multiple sources."
+        assert p["policy_in_use"] == {"cisco-default": "Merged from multiple sources.",
+                                      "slr": "Specific License Reservation", "pak": "PAK license",
+                                      "plr": "Permanent License Reservation"}[pol.kind]
     for group, key in GENIE_GROUP_KEYS.items():
         gp = pol.group(group)
         assert p[key] == {"first_report_requirement_days": f"{gp.first.days} ({src(gp.first)})",

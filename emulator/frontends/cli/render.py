@@ -276,9 +276,26 @@ def status_section(device, fmt: Fmt, tech: bool = False) -> list[str]:
     return lines
 
 
+def slr_entitlements(device) -> dict | None:
+    """The entitlements of an installed SLR (migrated from a pre-SLP release), if any."""
+    auth = device.authorizations().get(device.udi)
+    return auth.get("entitlements", {}) if auth and auth.get("kind") == "slr" else None
+
+
 def usage_entry(device, rec) -> list[str]:
     ent = rec.entitlement
     name, desc = display(device, ent)
+    reservation = []
+    slr = slr_entitlements(device)
+    if slr is not None:                  # SLR-migrated devices keep the Reservation sub-block (L3557-3604)
+        if ent.tag not in slr:
+            reservation = ["  Reservation:", "    Reservation status: NOT INSTALLED"]
+        elif ent.enforcement == "export":
+            reservation = ["  Reservation:", "    Reservation status: SPECIFIC EXPORT AUTHORIZATION KEY INSTALLED",
+                           "    Total reserved count: UNLIMITED"]
+        else:
+            reservation = ["  Reservation:", "    Reservation status: SPECIFIC INSTALLED",
+                           f"    Total reserved count: {slr[ent.tag].get('count', 1)}"]
     return [f"{name} ({ent.tag}):",
             f"  Description: {desc}",
             f"  Count: {rec.count}",
@@ -288,7 +305,7 @@ def usage_entry(device, rec) -> list[str]:
             f"  Feature Name: {ent.feature_name}",
             f"  Feature Description: {ent.feature_description}",
             f"  Enforcement type: {ent.enforcement_display}",
-            f"  License type: {ent.license_type_display}"]
+            f"  License type: {ent.license_type_display}"] + reservation
 
 
 def sorted_usage(device):
