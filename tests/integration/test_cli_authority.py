@@ -226,3 +226,30 @@ def test_migrated_slr_and_pak(router_factory):
     auth = sh2.run("show license authorization")
     assert "      Status: NOT INSTALLED\n      Status:PAK\n" in auth and "\nLegacy License Info:\n" in auth
     check_summary(genie(SL.ShowLicenseSummary, sh2.run("show license summary")), d2)
+
+
+def test_airgapped_slac_request_file_and_plr_by_file(router_factory):
+    r = router_factory(platform="C8000V", release="17.12.1a")
+    device = r.device
+    sh = r.shell(quiet=True)
+    sh.run("conf t")
+    sh.run("license smart transport off")
+    sh.run("license smart reservation")
+    sh.run("end")
+    assert sh.run("license smart authorization request add hseck9 local") == ""
+    assert sh.run("license smart authorization request save bootflash:slac.txt") == ""
+    assert b"smartLicenseAuthorizationRequest" in device.flash.read("bootflash:slac.txt")
+    # PLR: a request, cancelled; a second one installed from a file
+    sh.run("license smart reservation request local")
+    tech = sh.run("show license tech support")
+    assert "    Request code: DB-Z" in tech
+    assert sh.run("license smart reservation cancel local") == ""
+    assert "    Request code: <none>" in sh.run("show license tech support")
+    out = sh.run("license smart reservation request local")
+    request = out.split("Request code: ")[1].strip()
+    from emulator.engine.artifacts import plr_authorization_code
+    device.flash.write("bootflash:plr.txt", (plr_authorization_code(request) + "\n").encode())
+    assert sh.run("license smart reservation install file bootflash:plr.txt") == "Reservation install successful\n"
+    assert "Reservation status: UNIVERSAL INSTALLED on" in sh.run("show license reservation")
+    bad = sh.run("license smart reservation install DXXXXX-XXXXXX")
+    assert bad.startswith("% Reservation install failed")

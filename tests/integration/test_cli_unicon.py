@@ -24,6 +24,9 @@ devices:
         ip: 127.0.0.1
         port: {port}
         ssh_options: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        settings:
+          POST_DISCONNECT_WAIT_SEC: 0
+          GRACEFUL_DISCONNECT_WAIT_SEC: 0.2
 """
 
 
