@@ -80,6 +80,7 @@ SYSTEM_DEFAULTS: dict = {
     "netconf_yang": True,
     "restconf": True,
     "ip_scp_server": True,
+    "logging_console": True,
 }
 
 
@@ -373,6 +374,20 @@ class Device(AuthorityMixin):
     @property
     def config(self) -> dict:
         return self.core["config"]
+
+    @property
+    def booted_at(self) -> float:
+        return self.core.get("booted_at") or self.clock.now()
+
+    @property
+    def plr(self) -> dict | None:
+        """The installed PLR (`installed_at`, `code`, `udis`), or None."""
+        return self.core.get("plr") or None
+
+    @property
+    def platform_settings(self) -> dict:
+        """Configured platform settings: `throughput` (level keyword), `feature_hseck9`, `startup`."""
+        return dict(self.core.get("platform") or {})
 
     @property
     def account(self) -> dict | None:

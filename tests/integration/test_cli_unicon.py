@@ -47,7 +47,7 @@ def testbed_device(router, tmp_path):
 def test_unicon_connects_configures_and_parses(testbed_device):
     router, dev = testbed_device
     device = router.device
-    assert router.server.logging_console is False          # unicon's init config: `no logging console`
+    assert device.system["logging_console"] is False      # unicon's init config: `no logging console`
     version = dev.parse("show version")
     assert version["version"]["version"] == str(device.release)
     assert version["version"]["xe_version"] == device.release.display

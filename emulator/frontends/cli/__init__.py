@@ -31,7 +31,6 @@ class CliServer:
                  idle_timeout: float = 0.0):
         self.device = device
         self.state_dir = Path(state_dir)
-        self.logging_console = True
         self.startup_written = True
         self.stop_event = threading.Event()
         self.idle_timeout = idle_timeout

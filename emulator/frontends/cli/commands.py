@@ -536,7 +536,7 @@ def a_exec_timestamp(on: bool):
 
 def a_logging_console(on: bool):
     def action(ctx, a):
-        ctx.server.logging_console = on
+        ctx.device.apply_system_config({"logging_console": on})
     return action
 
 
@@ -633,7 +633,7 @@ def license_lines(d) -> list[str]:
                 out.append(f"license smart utility customer_info {f} {cfg[f'customer_info_{f}']}")
     if cfg.get("reservation"):
         out.append("license smart reservation")
-    platform = d.core.get("platform") or {}     # read-only view of the engine's platform settings
+    platform = d.platform_settings
     if platform.get("feature_hseck9"):
         out.append("license feature hseck9")
     spec = d.profile.throughput

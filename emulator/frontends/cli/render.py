@@ -321,7 +321,7 @@ def product_info(device) -> list[str]:
 
 
 def plr_state(device) -> dict | None:
-    return device.core.get("plr") or None
+    return device.plr
 
 
 def auth_status(device, udi: str) -> tuple[str, list[str]]:
@@ -616,7 +616,7 @@ def _job(name: str, when: float | None, now: float) -> str:
 def scheduled_jobs(device) -> list[str]:
     now = device.now()
     tm = device.timers()
-    booted = device.core.get("booted_at") or now
+    booted = device.booted_at
     daily = booted + DAY * (int((now - booted) // DAY) + 1)
     lines = banner("Upcoming Scheduled Jobs") + [f"Current time: {t(now)}"]
     lines.append(_job("Daily", daily, now))
@@ -879,7 +879,7 @@ def show_version(device) -> str:
     rel = device.release
     sv = device.profile.show_version
     now = device.now()
-    booted = device.core.get("booted_at") or now
+    booted = device.booted_at
     year = datetime.fromtimestamp(now, tz=timezone.utc).year
     image = sv.image_file.replace("{version}", rel.display)
     boot = device.profile.boot_levels

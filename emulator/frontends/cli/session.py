@@ -86,7 +86,7 @@ class CliSession:
 
     # ------------------------------------------------------------------ syslog to the terminal
     def on_device_event(self, kind: str, obj) -> None:
-        if kind == "syslog" and (self.monitor or self.server.logging_console):
+        if kind == "syslog" and (self.monitor or self.device.system["logging_console"]):
             self.messages.put(obj.line())
 
     def pending_messages(self) -> str:
