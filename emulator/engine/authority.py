@@ -525,16 +525,70 @@ class AuthorityMixin:
             verb = "enable" if enabled else "disable"
             return f"% use 'write' command to {verb} 'hseck9' license on next boot"
 
+    def set_boot_level(self, level: str | None, addon: str | None = None) -> str:
+        """`license boot level <level> [addon <addon>]` (None: the `no` form, back to the platform's
+        default): the licences the next reload after `write` boots with."""
+        spec = self.profile.boot_levels
+        if level is not None and level not in spec.levels:
+            raise self._error("% Invalid input detected at '^' marker.", "BadInputParams")
+        if addon is not None and (level is None or addon not in spec.addons):
+            raise self._error("% Invalid input detected at '^' marker.", "BadInputParams")
+        with self._op():
+            platform = self.core.setdefault("platform", {})
+            platform["boot_level"] = level
+            platform["boot_addon"] = addon
+            return "% use 'write' command to make license boot config take effect on next boot"
+
+    def boot_level(self) -> tuple[str | None, str | None]:
+        """The configured (level, addon), falling back to the platform's defaults."""
+        platform = self.core.get("platform") or {}
+        spec = self.profile.boot_levels
+        if platform.get("boot_level"):
+            return platform["boot_level"], platform.get("boot_addon")
+        return spec.default_level, spec.default_addon
+
+    def booted_level(self) -> tuple[str | None, str | None]:
+        """The (level, addon) the device booted with at its last reload."""
+        booted = (self.core.get("platform") or {}).get("booted_level")
+        spec = self.profile.boot_levels
+        return tuple(booted) if booted else (spec.default_level, spec.default_addon)
+
+    def next_boot_level(self) -> tuple[str | None, str | None]:
+        """The (level, addon) the next reload boots with: what `write` saved, else the current one."""
+        startup = (self.core.get("platform") or {}).get("startup") or {}
+        if startup.get("boot_level"):
+            return startup["boot_level"], startup.get("boot_addon")
+        return self.booted_level()
+
+    def _boot_entitlement(self, level: str):
+        spec = self.profile.throughput
+        keyword = (self.core.get("platform") or {}).get("throughput") or (spec.default_level if spec else None)
+        if keyword is not None:
+            try:
+                return self.profile.throughput_entitlement(level, keyword)
+            except KeyError:
+                pass
+        try:
+            return self.profile.resolve(level, self.release.key)
+        except KeyError:
+            return None
+
     def write_memory(self) -> None:
         """`write memory` / `copy running-config startup-config`: what applies at the next reload."""
         with self._op():
             platform = self.core.setdefault("platform", {})
-            platform["startup"] = {"feature_hseck9": platform.get("feature_hseck9", False)}
+            platform["startup"] = {"feature_hseck9": platform.get("feature_hseck9", False),
+                                   "boot_level": platform.get("boot_level"),
+                                   "boot_addon": platform.get("boot_addon")}
 
     def _apply_startup(self, now: float) -> None:
         """At reload: `license feature hseck9` saved to startup turns the HSECK9 licence on or off."""
         startup = self.core.get("platform", {}).get("startup")
-        if startup is None or not self.profile.hseck9.license_feature:
+        if startup is None:
+            return
+        if startup.get("boot_level"):
+            self._apply_boot_level(startup["boot_level"], startup.get("boot_addon"), now)
+        if not self.profile.hseck9.license_feature:
             return
         hsec = self.profile.hseck9_entitlement(self.release.key)
         in_use = hsec.name in self.core["usage"]
@@ -542,6 +596,19 @@ class AuthorityMixin:
             self._set_usage_now(hsec, 1, now, quiet=True)
         elif not startup["feature_hseck9"] and in_use:
             self._set_usage_now(hsec, 0, now, quiet=True)
+
+    def _apply_boot_level(self, level: str, addon: str | None, now: float) -> None:
+        """The boot-level licences replace those of the previous boot level."""
+        platform = self.core["platform"]
+        wanted = [e for e in (self._boot_entitlement(level), self._boot_entitlement(addon) if addon else None) if e]
+        for name in platform.get("boot_usage", []):
+            if name not in {e.name for e in wanted} and name in self.core["usage"]:
+                self._set_usage_now(self.profile.entitlement(name), 0, now, quiet=True)
+        for ent in wanted:
+            if ent.name not in self.core["usage"]:
+                self._set_usage_now(ent, 1, now, quiet=True)
+        platform["boot_usage"] = [e.name for e in wanted]
+        platform["booted_level"] = [level, addon]
 
     # ================================================================== PLR (R50)
     def _require_reservation(self) -> None:

@@ -541,3 +541,21 @@ def test_utility_mode_through_the_cli(router_factory):
     sh2 = r2.shell(quiet=True)
     sh2.run("conf t")
     assert sh2.run("license smart utility").endswith("% Invalid input detected at '^' marker.\n")
+
+
+
+def test_license_boot_level(router):
+    sh = router.shell(quiet=True)
+    sh.run("configure terminal")
+    out = sh.run("license boot level network-essentials addon dna-essentials")
+    assert out == "% use 'write' command to make license boot config take effect on next boot\n"
+    sh.run("end")
+    assert "license boot level network-essentials addon dna-essentials\n" in router.exec("show running-config")
+    sh.run("write memory")
+    version = router.exec("show version")
+    assert "License Level: network-advantage\n" in version and "Next reload license Level: network-essentials\n" in version
+    router.device.reload()
+    version = router.exec("show version")
+    assert "License Level: network-essentials\n" in version and "Addon License Level: dna-essentials\n" in version
+    assert sorted(u.entitlement.name for u in router.device.usage()) == ["dna-essentials_250M",
+                                                                        "network-essentials_250M"]

@@ -208,3 +208,21 @@ def test_factory_reset_keeps_only_licences_in_use(make_device, cssm):
     dev.store.close()
     again = make_device(platform="C8300-1N1S-6T")
     assert [r.state for r in again.report_list()] == ["OPEN"]
+
+
+def test_license_boot_level_applies_after_write_and_reload(make_device):
+    dev = make_device(platform="C8000V")
+    assert dev.boot_level() == ("network-advantage", "dna-advantage")          # the profile's default
+    assert dev.set_boot_level("network-essentials", "dna-essentials") == (
+        "% use 'write' command to make license boot config take effect on next boot")
+    dev.reload()
+    assert dev.usage() == []                                                    # not written yet
+    dev.write_memory()
+    dev.reload()
+    assert sorted(u.entitlement.name for u in dev.usage()) == ["dna-essentials_250M", "network-essentials_250M"]
+    dev.set_boot_level("network-advantage")
+    dev.write_memory()
+    dev.reload()
+    assert [u.entitlement.name for u in dev.usage()] == ["network-advantage_250M"]
+    with pytest.raises(DeviceError):
+        dev.set_boot_level("ipbase")

@@ -483,6 +483,10 @@ def a_feature_hseck9(on: bool):
     return action
 
 
+def a_boot_level(ctx, a):
+    return ctx.device.set_boot_level(a.get("level"), a.get("addon")) + "\n"
+
+
 def a_throughput(ctx, a):
     return ctx.device.set_throughput(a["level"]) + "\n"
 
@@ -551,7 +555,6 @@ def a_config_end(ctx, a):
 # ====================================================================== running-config
 def running_config(ctx, startup: bool = False) -> str:
     d = ctx.device
-    cfg = d.config
     sysc = d.system
     rel = d.release
     lines = ["!", f"version {rel.major}.{rel.minor}",
@@ -560,10 +563,9 @@ def running_config(ctx, startup: bool = False) -> str:
              "no aaa new-model", "!"]
     if d.profile.virtual:
         lines.append(f"license udi pid {d.pid} sn {d.sn}")
-    boot = d.profile.boot_levels
-    if boot.default_level:
-        extra = f" addon {boot.default_addon}" if boot.default_addon else ""
-        lines.append(f"license boot level {boot.default_level}{extra}")
+    level, addon = d.boot_level()
+    if level:
+        lines.append(f"license boot level {level}" + (f" addon {addon}" if addon else ""))
     lines.append("!")
     for name, user in sorted(d.users().items()):
         lines.append(f"username {name} privilege {user['privilege']} password 0 {user['password']}")
@@ -830,6 +832,14 @@ def config_grammar(device) -> Grammar:
     if rel.plr and prof.plr_available(rel.key):
         g.add("license smart reservation", cfg("reservation", const=True))
         g.add("no license smart reservation", cfg("reservation", const=False))
+    boot = prof.boot_levels
+    for level in boot.levels:
+        g.add(f"license boot level {level}:level", a_boot_level)
+        for addon in boot.addons:
+            g.add(f"license boot level {level}:level addon {addon}:addon", a_boot_level)
+    if boot.levels:
+        g.add("no license boot level", a_boot_level)
+        g.add("no license boot level LINE:rest", a_boot_level)
     if prof.hseck9.license_feature:
         g.add("license feature hseck9", a_feature_hseck9(True))
         g.add("no license feature hseck9", a_feature_hseck9(False))

@@ -813,7 +813,7 @@ def show_sl_infra(device, which: str) -> str:
         lines += ["sl-infra Current Information", "=" * 28,
                   f"Platform: {device.pid}", f"Serial number: {device.sn}",
                   f"Software version: {rel.display}",
-                  f"Smart Licensing Using Policy: ENABLED",
+                  "Smart Licensing Using Policy: ENABLED",
                   f"Licenses in use: {len(device.usage())}"]
         for rec in sorted_usage(device):
             lines.append(f"  {rec.entitlement.name}: count {rec.count}, {rec.status}")
@@ -882,7 +882,6 @@ def show_version(device) -> str:
     booted = device.booted_at
     year = datetime.fromtimestamp(now, tz=timezone.utc).year
     image = sv.image_file.replace("{version}", rel.display)
-    boot = device.profile.boot_levels
     hostname = device.hostname
     lines = [f"Cisco IOS XE Software, Version {rel.display}",
              f"Cisco IOS Software [{train_name(rel)}], {sv.software_name} ({sv.image}), Version {rel}, "
@@ -927,12 +926,14 @@ def show_version(device) -> str:
              "If you require further assistance please contact us by sending email to",
              "export@cisco.com.",
              ""]
-    if boot.default_level:
-        lines += [f"License Level: {boot.default_level}", "License Type: Perpetual",
-                  f"Next reload license Level: {boot.default_level}", ""]
-        if boot.default_addon:
-            lines += [f"Addon License Level: {boot.default_addon}", "Addon License Type: Subscription",
-                      f"Next reload addon license Level: {boot.default_addon}", ""]
+    level, addon = device.booted_level()
+    next_level, next_addon = device.next_boot_level()
+    if level:
+        lines += [f"License Level: {level}", "License Type: Perpetual",
+                  f"Next reload license Level: {next_level}", ""]
+        if addon or next_addon:
+            lines += [f"Addon License Level: {addon or 'None'}", "Addon License Type: Subscription",
+                      f"Next reload addon license Level: {next_addon or 'None'}", ""]
     else:
         lines += ["Technology Package License Information:", ""]
     spec = device.profile.throughput
