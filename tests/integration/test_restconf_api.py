@@ -274,7 +274,7 @@ def test_config_round_trips(rc, device):
     assert rc.request("PUT", f"{LIC}/config", body={"cisco-smart-license:config": config}).status_code == 204
     assert device.config["privacy_hostname"] is True and device.config["usage_interval"] != 20
     # XML bodies, and the native model
-    xml = (f'<license xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-native"><smart><transport-type>smart'
+    xml = ('<license xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-native"><smart><transport-type>smart'
            "</transport-type></smart></license>")
     resp = rc.request("PATCH", "/restconf/data/Cisco-IOS-XE-native:native/license", body=xml, ctype=XML)
     assert resp.status_code == 204, resp.text
@@ -321,7 +321,6 @@ def rpc_cases(device, tmp_path):
     ack = Cssm(state_path=tmp_path / "c.json").process_usage(device.flash.read("bootflash:for-ack.txt"),
                                                              now=device.now())
     device.flash.write("bootflash:ack.txt", ack.encode())
-    rc_ok = lambda out: out["return-code"] in ("success", "notsupported")    # noqa: E731
     return [
         ("cisco-smart-license:register-id-token", {"id-token": "tok"}, lambda o: o["return-code"] == "notsupported"),
         ("cisco-smart-license:de-register", None, lambda o: o["return-code"] == "notsupported"),

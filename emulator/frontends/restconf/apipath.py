@@ -193,7 +193,7 @@ def parse_query(args, method: str, target_node: SNode | None, schema_tops: dict[
         elif name == "depth":
             if value == "unbounded":
                 q.depth = None
-            elif value.isdigit() and 1 <= int(value) <= 65535:
+            elif value.isascii() and value.isdigit() and 1 <= int(value) <= 65535:
                 q.depth = int(value)
             else:
                 raise bad_request(f"depth must be 1..65535 or unbounded, not {value!r}")

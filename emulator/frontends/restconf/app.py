@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, request
 from lxml import etree
@@ -20,7 +20,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date, parse_date
 
 from ...xmlsafe import UnsafeXmlError, parse_xml
-from ...yangdata import DataLayer, EditNode, SNode, YangError, decode_json, decode_xml, to_json_value, to_xml
+from ...yangdata import (DataLayer, EditNode, SNode, YangError, decode_json, decode_xml, select_content,
+                         to_json_value, to_xml)
 from . import native
 from .apipath import Query, Target, bad_request, find, not_found, parse_query, resolve, split_segments
 from .library import YANG_LIBRARY_REVISION, get_server_schema, library_data, module_text
@@ -143,9 +144,12 @@ class Restconf:
                                        + (" (YANG Patch is not supported)" if "yang-patch" in ctype else "")))
         if fmt == "json":
             try:
-                return "json", json.loads(data.decode("utf-8"))
+                value = json.loads(data.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise RestconfError(_error(400, f"malformed JSON: {exc}", "malformed-message")) from None
+            if not isinstance(value, dict):
+                raise RestconfError(_error(400, "the body must be a JSON object (RFC 7951)", "malformed-message"))
+            return "json", value
         try:
             return "xml", parse_xml(data)
         except (UnsafeXmlError, etree.XMLSyntaxError, ValueError) as exc:
@@ -273,6 +277,7 @@ class Restconf:
                     root.append(etree.Element(f"{{{rpc.namespace}}}{rpc.name}", nsmap={None: rpc.namespace}))
                 return self.reply(root, fmt)
             return self.reply({"ietf-restconf:operations": {q: [None] for q in self.rpcs}}, fmt)
+        tail = unquote(tail)
         rpc = self.rpcs.get(tail)
         if rpc is None or "/" in tail:
             raise RestconfError(not_found(f"no operation {tail!r}; see GET /restconf/operations"))
@@ -308,7 +313,9 @@ class Restconf:
                     if member not in names_json:
                         raise RestconfError(bad_request(f"unexpected member {member!r}: the input of {rpc.qname} "
                                                         f"is sent as {rpc.module}:input", "unknown-element"))
-                    if value not in (None, {}, [None]):
+                    if not isinstance(value, dict):
+                        raise RestconfError(bad_request(f"{member} must be a JSON object", "malformed-message"))
+                    if value:
                         if input_node is None:
                             raise RestconfError(bad_request(f"{rpc.qname} takes no input", "unknown-element"))
                         data = self._decode_input_json(input_node, value)
@@ -407,7 +414,6 @@ class Restconf:
         if target.node is None:
             data = self.layer.get(q.content)
             for qname, node in self.server_schema.top.items():
-                from ...yangdata import select_content
                 value = select_content(node, self.top_data(qname), q.content)
                 if value:
                     data[qname] = value

@@ -48,9 +48,27 @@ def error_response(status: int, message: str, code: str) -> Response:
     return json_response({"status": "FAILED", "message": message, "code": code}, status)
 
 
+_TEXT_CACHE: dict[str, str] = {}
+_TEXT_CACHE_LIMIT = 20000
+
+
+def _envelope_text(env) -> str:
+    """The envelope's JSON text, as `save usage` writes it. A closed report never changes, so its text is
+    kept (keyed by its signature) and a pull of 100 reports costs no JSON encoding."""
+    key = str(env.signature.get("value")) if isinstance(env.signature, dict) else None
+    text = _TEXT_CACHE.get(key) if key else None
+    if text is None:
+        text = env.to_json()
+        if key:
+            if len(_TEXT_CACHE) >= _TEXT_CACHE_LIMIT:
+                _TEXT_CACHE.clear()
+            _TEXT_CACHE[key] = text
+    return text
+
+
 def _usage(envelopes) -> Response:
     # The envelope's own JSON text keeps the member order the device signs and saves.
-    parts = ",\n".join(env.to_json() for env in envelopes)
+    parts = ",\n".join(_envelope_text(env) for env in envelopes)
     return Response('{"usage": [' + parts + "]}\n", mimetype="application/json")
 
 
@@ -99,14 +117,14 @@ def register(app, device) -> None:
     def days(n: str | None = None) -> Response:
         if n is None:
             count = DEFAULT_DAYS
-        elif n.isdigit() and int(n) <= MAX_DAYS:
+        elif n.isascii() and n.isdigit() and int(n) <= MAX_DAYS:
             count = int(n)
         else:
             raise NativeError(400, f"the number of days must be 0..{MAX_DAYS}, not {n!r}")
         return _usage(compat.collect(device, days=count))
 
     def one_report(rid: str) -> Response:
-        if not rid.isdigit() or int(rid) >= 2 ** 64:
+        if not (rid.isascii() and rid.isdigit()) or int(rid) >= 2 ** 64:
             raise NativeError(400, f"a RUM report id is a number, not {rid!r}")
         try:
             return _usage(compat.collect(device, rum_id=int(rid)))

@@ -23,11 +23,17 @@ class WsgiServer:
         self.server = wsgi.Server((host, port), app, numthreads=threads, timeout=SOCKET_TIMEOUT,
                                   server_name="slpemu", shutdown_timeout=2)
         self.server.max_request_body_size = MAX_BODY
+        self.server.error_log = self._error_log
         self.tls = cert is not None
         if cert is not None:
             self.server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
         self._name = name
         self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _error_log(msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        # cheroot reports every client that drops a TLS handshake or a connection: debug noise, not errors
+        log.log(logging.ERROR if traceback else logging.DEBUG, "%s", msg, exc_info=traceback)
 
     @property
     def host(self) -> str:
