@@ -455,6 +455,10 @@ def test_error_statuses(rc, server, device):
     xml_error = rc.get("/restconf/data/cisco-smart-license:nothing", accept=XML)
     root = etree.fromstring(xml_error.content)
     assert root.tag == f"{{{RC}}}errors" and root.findtext(f"{{{RC}}}error/{{{RC}}}error-tag") == "invalid-value"
+    bad_key = rc.get(f"{LIC}/state/state-info/usage=nothing/count", accept=XML)
+    path_el = etree.fromstring(bad_key.content).find(f"{{{RC}}}error/{{{RC}}}error-path")
+    assert bad_key.status_code == 404 and path_el.text.startswith("/cisco-smart-license:licensing/")
+    assert path_el.nsmap["cisco-smart-license"] == CSL            # an XML instance-identifier: prefixes bound
     # the device keeps serving
     assert rc.get(f"{LIC}/state/state-info/udi/pid").status_code == 200
 
@@ -469,3 +473,29 @@ def test_device_settings_gate_the_listeners(rc, server, device):
     assert plain.get(LIC).status_code == 404           # RESTCONF is HTTPS only
     device.apply_system_config({"ip_http_server": False})
     assert plain.get("/smartlic-service/list").status_code == 503
+
+
+def test_config_edits_are_seen_over_netconf(rc, device, tmp_path):
+    """A RESTCONF edit lands in the datastore NETCONF serves (get-config over a real NETCONF session)."""
+    ncclient = pytest.importorskip("ncclient.manager")
+    from emulator.frontends.netconf import NetconfService
+    netconf = NetconfService(device, "127.0.0.1", 0, tmp_path / "nc").start()
+    try:
+        url = "http://192.0.2.7:8182/cslu/v1/pi"
+        resp = rc.request("PATCH", f"{LIC}/config", body={"cisco-smart-license:config": {
+            "custom-id": "via-restconf", "transport": {"transport-cslu": {"url-cslu": url}}}})
+        assert resp.status_code == 204
+        with ncclient.connect(host="127.0.0.1", port=netconf.port, username="admin", password="admin",
+                              hostkey_verify=False, look_for_keys=False, allow_agent=False, timeout=10) as m:
+            reply = m.get_config("running", filter=("subtree", f'<licensing xmlns="{CSL}"><config/></licensing>'))
+            root = etree.fromstring(reply.xml.encode())
+            config = root.find(f".//{{{CSL}}}licensing/{{{CSL}}}config")
+            assert config.findtext(f"{{{CSL}}}custom-id") == "via-restconf"
+            assert config.findtext(f"{{{CSL}}}transport/{{{CSL}}}transport-cslu/{{{CSL}}}url-cslu") == url
+            # and the other way round: a NETCONF edit is what RESTCONF reads next
+            m.edit_config(target="running", config=f'<config xmlns="urn:ietf:params:xml:ns:netconf:base:1.0">'
+                                                   f'<licensing xmlns="{CSL}"><config><custom-id>via-netconf'
+                                                   "</custom-id></config></licensing></config>")
+        assert rc.get(f"{LIC}/config/custom-id").json() == {"cisco-smart-license:custom-id": "via-netconf"}
+    finally:
+        netconf.stop()

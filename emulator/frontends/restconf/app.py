@@ -631,6 +631,36 @@ def _step(node):
 
 # ---------------------------------------------------------------------------------------------- errors
 
+def _xml_instance_identifier(path: str) -> tuple[str, dict[str, str]]:
+    """An RFC 7951 instance-identifier (`/module:a/b[k='v']`) as the XML form (`/p:a/p:b[p:k='v']`, RFC 7950
+    §9.13) with the namespaces its prefixes need; unknown modules are left as they are."""
+    from ...yangdata import get_schema
+    modules = {**{m.name: m for m in get_server_schema().modules.values()},
+               **{m.name: m for m in get_schema().modules.values()}}
+    segments, depth, current = [], 0, ""
+    for ch in path.lstrip("/"):
+        if ch == "/" and depth == 0:
+            segments.append(current)
+            current = ""
+            continue
+        depth += ch == "["
+        depth -= ch == "]"
+        current += ch
+    segments.append(current)
+    nsmap, out, module = {}, [], None
+    for seg in segments:
+        name, bracket, preds = seg.partition("[")
+        if ":" in name:
+            module, name = name.split(":", 1)
+        info = modules.get(module or "")
+        if info is None:
+            return path, {}
+        nsmap[info.prefix] = info.namespace
+        preds = (bracket + preds).replace("[", f"[{info.prefix}:").replace(f"[{info.prefix}:.=", "[.=")
+        out.append(f"{info.prefix}:{name}{preds}")
+    return "/" + "/".join(out), nsmap
+
+
 def error_document(errors: list[YangError], fmt: str) -> tuple[bytes, str]:
     entries = []
     for e in errors:
@@ -648,7 +678,11 @@ def error_document(errors: list[YangError], fmt: str) -> tuple[bytes, str]:
         for entry in entries:
             err = etree.SubElement(root, f"{{{RESTCONF_NS}}}error")
             for k, v in entry.items():
-                child = etree.SubElement(err, f"{{{RESTCONF_NS}}}{k}")
+                if k == "error-path":
+                    v, nsmap = _xml_instance_identifier(v)
+                    child = etree.SubElement(err, f"{{{RESTCONF_NS}}}{k}", nsmap=nsmap or None)
+                else:
+                    child = etree.SubElement(err, f"{{{RESTCONF_NS}}}{k}")
                 if isinstance(v, dict):
                     for ik, iv in v.items():
                         etree.SubElement(child, f"{{{RESTCONF_NS}}}{ik}").text = iv
