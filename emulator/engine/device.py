@@ -692,6 +692,8 @@ class Device(AuthorityMixin):
         """Closes every OPEN report and opens its successor for licences still in use (R19)."""
         closed = 0
         for report in sorted(self._open.values(), key=lambda r: r.id):
+            if report.start >= now and termination == "CurrentUsageRequested":
+                continue                 # nothing measured yet: a pull or save at this instant has no data
             self._close_report(report, now, reason, termination)
             closed += 1
             rec = self.core["usage"].get(report.feature)
@@ -822,16 +824,27 @@ class Device(AuthorityMixin):
         except FlashError as exc:
             raise DeviceError(str(exc), exc.code) from None
 
-    def collect_reports(self) -> list[artifacts.RumEnvelope]:
-        """A data-model pull (CSLU / SSM On-Prem / controller): closes OPEN reports (Q28), returns every
-        report still holding data that is not yet acknowledged, moves them to UNACK, sets Last report pull."""
+    def collect_reports(self, days: int | None = None, rum_id: int | None = None) -> list[artifacts.RumEnvelope]:
+        """A data-model pull (CSLU / SSM On-Prem / controller): closes OPEN reports (Q28), returns the reports
+        still holding data that are not yet acknowledged — or those of the last `days` days, or report
+        `rum_id` — moves them to UNACK and sets Last report pull."""
+        selector = "days" if days is not None else "rum-id" if rum_id is not None else "unreported"
+        if days is not None:
+            days = _check_int(days, 0, 0xFFFFFFFF, "number of days")
+        if rum_id is not None:
+            rum_id = _check_int(rum_id, 0, 0xFFFFFFFFFFFFFFFF, "RUM report id")
         with self._op():
             now = self.clock.now()
             self._close_all(now, reason="NONE", termination="CurrentUsageRequested")
-            chosen = self._select_reports("unreported", now, None, None)
+            chosen = self._select_reports(selector, now, days, rum_id)
             self._mark_reported(chosen)
             self.core["reporting"]["last_pull"] = now
             return [self._envelope(r) for r in chosen]
+
+    def close_reports(self) -> int:
+        """Closes every OPEN report now (successors open for licences still in use); returns how many."""
+        with self._op():
+            return self._close_all(self.clock.now(), reason="NONE", termination="CurrentUsageRequested")
 
     def reload(self) -> int:
         """What a reload does to licensing: open reports close with reason RELOAD, successors open, boot

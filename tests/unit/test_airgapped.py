@@ -47,10 +47,12 @@ def test_saved_usage_file_has_the_real_envelope(make_device):
 def test_version_in_rum_on_17_7_unless_private(make_device):
     dev = make_device(release="17.7.1a")
     dev.set_usage("network-advantage", 1)
+    dev.advance_clock(60)
     dev.save_usage("all", "a.txt")
     assert json.loads(artifacts.parse_usage(dev.flash.read("a.txt")).envelopes[0].payload)["meta"][
         "software_version"] == "17.07.01a"
     dev.apply_config({"privacy_version": True})
+    dev.advance_clock(60)
     dev.save_usage("unreported", "b.txt")
     envelopes = artifacts.parse_usage(dev.flash.read("b.txt")).envelopes
     # A closed report is immutable: the one saved before keeps its version, the newly closed one has none.
@@ -60,6 +62,7 @@ def test_version_in_rum_on_17_7_unless_private(make_device):
 def test_cssm_rejects_a_tampered_usage_file(make_device, tmp_path):
     dev = make_device()
     dev.set_usage("network-advantage", 1)
+    dev.advance_clock(60)
     dev.save_usage("all", "u.txt")
     text = dev.flash.read("u.txt").decode().replace('\\"value\\":\\"1\\"', '\\"value\\":\\"9\\"')
     with pytest.raises(CssmError, match="altered"):
@@ -102,6 +105,7 @@ def test_offline_bundle_round_trip(make_device, tmp_path):
     files = {}
     for dev in devices:
         dev.set_usage("network-advantage", 1)
+        dev.advance_clock(60)
         files[dev.sn] = dev.flash.read(dev.save_usage("all", "u.txt"))
     name, bundle = make_upload_bundle(files, stamp=1700000000)
     assert name == "UD_SA_1700000000.tar.gz"

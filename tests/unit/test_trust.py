@@ -21,17 +21,18 @@ def _direct(dev, cssm, policy="SLE Policy"):
 def test_idtoken_installs_trust_then_policy_then_reports(make_device, cssm):
     dev = make_device(platform="ISR4331/K9", release="17.4.1a")
     _direct(dev, cssm)
-    dev.set_usage("uck9", 1) if False else dev.set_usage(dev.profile.entitlements[0].name, 1)
+    dev.set_usage(dev.profile.entitlements[0].name, 1)
+    dev.advance_clock(60)
     dev.trust_idtoken(make_token("Eg-SA", "Eg-VA"), all_members=False)
     trust = dev.trust_codes()[dev.udi]
-    assert trust["installed_at"] == T0 and trust["source"] == "idtoken" and trust["usable"]
+    assert trust["installed_at"] == T0 + 60 and trust["source"] == "idtoken" and trust["usable"]
     assert trust["account"] == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA"}
     mnemonics = [m.mnemonic for m in dev.syslog()][-4:]
     assert mnemonics == ["TRUST_INSTALL_SUCCESS", "POLICY_INSTALL_SUCCESS", "LICENSING", "POLICY_INSTALL_SUCCESS"]
     assert texts(dev, "TRUST_INSTALL_SUCCESS") == [
         f"A new licensing trust code was successfully installed on P:ISR4331/K9,S:{dev.sn}."]
     assert dev.policy_in_use().name == "SLE Policy"
-    assert dev.timers().last_ack == T0 and dev.timers().last_report_push == T0
+    assert dev.timers().last_ack == T0 + 60 and dev.timers().last_report_push == T0 + 60
     assert {r.state for r in dev.report_list()} == {"ACK", "OPEN"}
 
 

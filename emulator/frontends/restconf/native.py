@@ -25,7 +25,6 @@ import json
 from flask import Response, request
 
 from ...engine import DeviceError
-from . import compat
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 0xFFFFFFFF
@@ -112,7 +111,7 @@ def register(app, device) -> None:
         return json_response({"usage_list": usage})
 
     def all_reports() -> Response:
-        return _usage(compat.collect(device))
+        return _usage(device.collect_reports())
 
     def days(n: str | None = None) -> Response:
         if n is None:
@@ -121,13 +120,13 @@ def register(app, device) -> None:
             count = int(n)
         else:
             raise NativeError(400, f"the number of days must be 0..{MAX_DAYS}, not {n!r}")
-        return _usage(compat.collect(device, days=count))
+        return _usage(device.collect_reports(days=count))
 
     def one_report(rid: str) -> Response:
         if not (rid.isascii() and rid.isdigit()) or int(rid) >= 2 ** 64:
             raise NativeError(400, f"a RUM report id is a number, not {rid!r}")
         try:
-            return _usage(compat.collect(device, rum_id=int(rid)))
+            return _usage(device.collect_reports(rum_id=int(rid)))
         except DeviceError as exc:
             if exc.code == "notfound":
                 raise NativeError(404, f"RUM report {rid} is not available", "notfound") from None
@@ -135,7 +134,7 @@ def register(app, device) -> None:
 
     def close_reports() -> Response:
         request.get_data(cache=False)          # any body (Cisco's sample sends a form) is ignored
-        closed = compat.close_reports(device)
+        closed = device.close_reports()
         return json_response({"status": "SUCCESS", "closed_reports": closed})
 
     def import_data() -> Response:
