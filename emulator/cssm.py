@@ -81,11 +81,13 @@ class Cssm:
         self._seen: dict[str, list[int]] = {}
         self._trusted: dict[str, dict] = {}          # UDI → {"account": [sa, va], "public_key": b64}
         self._slacs: dict[str, list[dict]] = {}      # UDI → entitlements of its current SLAC
+        self._keys: dict[str, str] = {}               # UDI → the device's report-signing key (base64)
         if self.state_path and self.state_path.exists():
             state = json.loads(self.state_path.read_text())
             self._seen = state.get("seen_reports", {})
             self._trusted = state.get("trusted", {})
             self._slacs = state.get("slacs", {})
+            self._keys = state.get("device_keys", {})
 
     @property
     def public_key(self):
@@ -95,7 +97,8 @@ class Cssm:
         if self.state_path:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"seen_reports": self._seen, "trusted": self._trusted, "slacs": self._slacs}))
+            tmp.write_text(json.dumps({"seen_reports": self._seen, "trusted": self._trusted, "slacs": self._slacs,
+                                       "device_keys": self._keys}))
             tmp.replace(self.state_path)
 
     # ------------------------------------------------------------------ policies
@@ -120,15 +123,8 @@ class Cssm:
             usage = artifacts.parse_usage(text)
         except ArtifactError as exc:
             raise CssmError(f"the usage file cannot be read: {exc}") from None
-        if not usage.identities:
-            raise CssmError("the usage file does not identify its device")
-        identity = usage.identities[0]
-        try:
-            device_key = artifacts.public_key_from_raw_b64(identity["public_key"])
-            pid, sn = identity["udi"]["udi_pid"], identity["udi"]["udi_serial_number"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CssmError(f"the usage file's device identity is malformed: {exc}") from None
-        udis = {(i["udi"]["udi_pid"], i["udi"]["udi_serial_number"]) for i in usage.identities}
+        pid, sn, device_key = self._device_of(usage)
+        udis = {(i["udi"]["udi_pid"], i["udi"]["udi_serial_number"]) for i in usage.identities} or {(pid, sn)}
         for env in usage.envelopes:
             sig = env.signature if isinstance(env.signature, dict) else {}
             report_udi = (sig.get("sudi", {}).get("udi_pid"), sig.get("sudi", {}).get("udi_serial_number"))
@@ -173,6 +169,33 @@ class Cssm:
                                    transaction_id=str(secrets.randbelow(10 ** 18)), policy=policy_doc,
                                    subscriptions=subscriptions, extra_elements=extras)
 
+    def _device_of(self, usage: artifacts.ParsedUsage):
+        """(pid, sn, report-signing key) of the device a usage file comes from: from its DeviceIdentity,
+        or — for reports collected over the native API, which carry none — the key CSSM learned from an
+        earlier upload or trust request of that SUDI."""
+        try:
+            if usage.identities:
+                identity = usage.identities[0]
+                pid, sn = identity["udi"]["udi_pid"], identity["udi"]["udi_serial_number"]
+                key_text = identity["public_key"]
+            else:
+                if not usage.envelopes:
+                    raise CssmError("the usage file holds no report")
+                sudi = usage.envelopes[0].signature["sudi"]
+                pid, sn = sudi["udi_pid"], sudi["udi_serial_number"]
+                key_text = self._keys.get(f"{pid}/{sn}")
+                if key_text is None:
+                    raise CssmError(f"unknown product instance PID:{pid},SN:{sn}: upload a usage file saved on "
+                                    "the device first (it carries the device identity)")
+            device_key = artifacts.public_key_from_raw_b64(key_text)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CssmError(f"the usage file's device identity is malformed: {exc}") from None
+        with self._lock:
+            if self._keys.get(f"{pid}/{sn}") != key_text:
+                self._keys[f"{pid}/{sn}"] = key_text
+                self._save()
+        return pid, sn, device_key
+
     # ------------------------------------------------------------------ trust codes
     def _verify_request(self, request: artifacts.SignedDocument, device_key=None) -> None:
         key_text = request.data.get("public_key")
@@ -190,6 +213,7 @@ class Cssm:
         with self._lock:
             for udi in udis:
                 key = f"{udi['pid']}/{udi['sn']}"
+                self._keys[key] = public_key
                 known = self._trusted.get(key)
                 if known and not force and known["public_key"] != public_key:
                     raise CssmRefusal("A trust code is already installed for this product instance",
