@@ -6,6 +6,7 @@ lifted node remembers its choice and case so that an edit can drop the other cas
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass, field
@@ -277,13 +278,20 @@ def _xsd_to_python(pattern: str) -> str:
     return "^(?:" + pattern.replace("\\p{N}", "\\d").replace("\\p{L}", "a-zA-Z") + ")$"
 
 
-_schema: Schema | None = None
-_schema_lock = threading.Lock()
+def once(factory):
+    """A lazily built, shared instance: `factory` runs once, on first use, whatever the thread."""
+    lock = threading.Lock()
+    built = []
+
+    @functools.wraps(factory)
+    def get():
+        with lock:
+            if not built:
+                built.append(factory())
+            return built[0]
+    return get
 
 
+@once
 def get_schema() -> Schema:
-    global _schema
-    with _schema_lock:
-        if _schema is None:
-            _schema = Schema()
-        return _schema
+    return Schema()

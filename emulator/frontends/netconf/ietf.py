@@ -10,11 +10,10 @@ their imports are read from pyang's bundled IETF module directory.
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.yangdata.schema import Schema, SNode, get_schema
+from emulator.yangdata.schema import Schema, SNode, get_schema, once
 
 BASE_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NCM_NS = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
@@ -156,13 +155,6 @@ def _lib_module(m: Advertised) -> dict:
     return entry
 
 
-_modules: ServerModules | None = None
-_modules_lock = threading.Lock()
-
-
+@once
 def server_modules() -> ServerModules:
-    global _modules
-    with _modules_lock:
-        if _modules is None:
-            _modules = ServerModules()
-        return _modules
+    return ServerModules()

@@ -20,7 +20,6 @@ import itertools
 import logging
 import queue
 import threading
-import time
 from collections import OrderedDict
 from typing import Callable
 from xml.sax.saxutils import escape, quoteattr

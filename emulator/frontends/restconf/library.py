@@ -6,9 +6,8 @@ once from the schemas (module locations depend on the address the client used)."
 from __future__ import annotations
 
 import hashlib
-import threading
 
-from ...yangdata.schema import Schema, get_schema
+from ...yangdata.schema import Schema, get_schema, once
 
 YANG_LIBRARY_REVISION = "2019-01-04"
 
@@ -33,16 +32,9 @@ EXTRA_MODULES = {  # modules RESTCONF implements without data nodes: name -> (re
     "ietf-netconf-with-defaults": ("2011-06-01", "urn:ietf:params:xml:ns:yang:ietf-netconf-with-defaults"),
 }
 
-_server_schema: ServerSchema | None = None
-_lock = threading.Lock()
-
-
+@once
 def get_server_schema() -> ServerSchema:
-    global _server_schema
-    with _lock:
-        if _server_schema is None:
-            _server_schema = ServerSchema()
-        return _server_schema
+    return ServerSchema()
 
 
 def all_modules() -> list[tuple[str, str, str, list, list, bool]]:
