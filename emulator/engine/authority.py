@@ -476,6 +476,8 @@ class AuthorityMixin:
         with self._op():
             now = self.clock.now()
             self.core.setdefault("platform", {})["throughput"] = keyword
+            if spec.level_scope == "total":
+                self._follow_throughput_tier(keyword or spec.default_level, now)
             if keyword is not None and keyword in spec.auto_slac_levels and self.config["transport"] != "off" \
                     and not self._throughput_authorized():
                 hsec = self.profile.hseck9_entitlement(self.release.key)
@@ -493,6 +495,20 @@ class AuthorityMixin:
             kbps = state["effective_kbps"]
             return ("The current throughput level is unthrottled" if kbps is None
                     else f"The current throughput level is {kbps} kb/s")
+
+    def _follow_throughput_tier(self, keyword: str, now: float) -> None:
+        """On the C8000V the licence in use is the boot level's variant for the throughput level
+        (`network-advantage_T2` …, profiles.md §1.7): a new level moves the usage to its variant at once."""
+        for name, rec in list(self.core["usage"].items()):
+            ent = self.profile.entitlement(name)
+            if not ent.boot_level or ent.throughput_level == keyword:
+                continue
+            try:
+                variant = self.profile.throughput_entitlement(ent.boot_level, keyword)
+            except KeyError:
+                continue
+            self._set_usage_now(ent, 0, now)
+            self._set_usage_now(variant, rec["count"], now)
 
     def _throughput_changed(self, now: float) -> None:
         state = self.throughput()

@@ -226,3 +226,17 @@ def test_license_boot_level_applies_after_write_and_reload(make_device):
     assert [u.entitlement.name for u in dev.usage()] == ["network-advantage_250M"]
     with pytest.raises(DeviceError):
         dev.set_boot_level("ipbase")
+
+
+def test_c8000v_licence_follows_the_throughput_tier(make_device):
+    dev = make_device(platform="C8000V")
+    dev.set_usage("network-advantage", 1)
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(3600)
+    dev.set_throughput("T2")
+    assert sorted(u.entitlement.name for u in dev.usage()) == ["dna-advantage_T2", "network-advantage_T2"]
+    ended = [r for r in dev.report_list() if r.feature.endswith("_250M")]
+    assert [(r.state, r.reason, r.next_id) for r in ended] == [("CLOSED", "DECONFIG", 0)] * 2
+    assert dev.throughput() == {"configured": "T2", "effective_kbps": 250000, "clamped": True}
+    dev.set_throughput(None)                                     # `no platform hardware throughput level`
+    assert sorted(u.entitlement.name for u in dev.usage()) == ["dna-advantage_250M", "network-advantage_250M"]
