@@ -13,6 +13,7 @@ from .comm import FAULT_REASONS, NO_ROUTE, CommError, Outbound, Refusal, fault_t
 from .timefmt import DAY
 
 WEEK = 7 * DAY
+RETRY_PERIOD = 15 * 60.0          # retry cadence of a failed scheduled push (R28, Q21)
 UTILITY_ACK_DAYS = 30
 ROLES = ("Active", "Standby", "Member")
 
@@ -93,13 +94,14 @@ class AuthorityMixin:
             raise self._error("% Communication is disabled: license smart transport is off", "commdisabled")
         peer = peer_name(transport)
         stats = self._stats()[flow]
-        stats["total"] += 1
         fault = self._take_fault(fault_target(transport), now)
         try:
             if fault is not None and fault != "malformed":
                 raise CommError(FAULT_REASONS[fault])
             if self.outbound is None:
                 raise CommError(NO_ROUTE)
+            # arguments may be built lazily: nothing is assembled for an attempt that cannot go out
+            args = tuple(a() if callable(a) else a for a in args)
             answer = getattr(self.outbound, method)(self._transport_url(), *args)
             if fault == "malformed":
                 answer = "<smartLicense><data>"
@@ -129,6 +131,7 @@ class AuthorityMixin:
                 st["last_failure"] = t
             raise self._error(f"% {exc.reason}", "responsefailed", aftermath=[refused],
                               syslog=getattr(exc, "syslog", None)) from None
+        stats["total"] += 1
         stats["success"] += 1
         stats["ongoing"] = 0
         stats["last_success"] = now
@@ -774,13 +777,12 @@ class AuthorityMixin:
             return
         self._close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = self._select_reports("unreported", now, None, None)
-        for report in chosen:
-            if report.state == "CLOSED":
-                report.advance("PENDING")
-                self._dirty.add(report.id)
-        usage = artifacts.usage_file([self._envelope(r) for r in chosen], pid=self.pid, sn=self.sn,
-                                     device_public_key=self.signing_public_key, privacy_info=self._privacy_info(),
-                                     requests=self._usage_file_requests(now, all_members=all_members))
+
+        def usage() -> str:
+            return artifacts.usage_file([self._envelope(r) for r in chosen], pid=self.pid, sn=self.sn,
+                                        device_public_key=self.signing_public_key,
+                                        privacy_info=self._privacy_info(),
+                                        requests=self._usage_file_requests(now, all_members=all_members))
         answer = self._call("Usage Reporting", now, "report_usage", usage)
         self._mark_reported(chosen, transaction_id=str(secrets.randbelow(10 ** 18)))
         self.core["reporting"]["last_push"] = now
@@ -797,6 +799,37 @@ class AuthorityMixin:
         self._stats()["Result Polling"]["last_response"] = "OK_POLL"
         for step in self._check_bundle(bundle, now):
             step()
+
+    # ================================================================== the push schedule (R24–R28)
+    def _next_push(self) -> float | None:
+        """When the device pushes on its own: `Next report push`, or the retry time after a failure, never
+        sooner than a day after the last automatic push on throttling releases (R26). Only a device with an
+        outbound peer (the push client, or the built-in CSSM) pushes; transport off never does (Q11)."""
+        if self.outbound is None or self.config["transport"] == "off":
+            return None
+        rep = self.core["reporting"]
+        if rep.get("retry_at") is not None:
+            return rep["retry_at"]
+        due = self.timers().next_report_push
+        if due is not None and self.release.rum_throttling and rep.get("last_auto_push") is not None:
+            due = max(due, rep["last_auto_push"] + DAY)
+        return due
+
+    def _push_job(self, t: float) -> None:
+        """A scheduled push. A failure logs COMM_FAILED (and UTILITY_REPORT_FAILED in utility mode) and is
+        retried every 15 minutes until it succeeds (R28, Q21)."""
+        from .device import DeviceError
+        rep = self.core["reporting"]
+        t = max(t, self.clock.now())     # a push that fell due while the device was not ticking goes out now
+        try:
+            self._sync(t, all_members=False)
+        except DeviceError as exc:
+            for item in exc.aftermath:
+                item(self, t) if callable(item) else self._syslog(t, item)
+            rep["retry_at"] = t + RETRY_PERIOD
+            return
+        rep["retry_at"] = None
+        rep["last_auto_push"] = t
 
     def _usage_file_requests(self, now: float, all_members: bool = True) -> list[str]:
         """Signed requests a usage file carries: a trust request for members without a usable trust code

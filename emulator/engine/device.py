@@ -562,6 +562,8 @@ class Device(AuthorityMixin):
                              else rep["last_push"] + interval * DAY)
             if rep.get("trigger") is not None and self.config["transport"] != "off":
                 next_push = rep["trigger"] if next_push is None else min(next_push, rep["trigger"])
+            if rep.get("retry_at") is not None:
+                next_push = rep["retry_at"]
             return Timers(last_ack=rep["last_ack"], ack_deadline=self.ack_deadline(), push_interval_days=interval,
                           next_ack_push_check=rep.get("next_ack_check"), next_report_push=next_push,
                           last_report_push=rep["last_push"], last_report_file_write=rep["last_file_write"],
@@ -577,6 +579,9 @@ class Device(AuthorityMixin):
         if reminder is not None:
             candidates.append((reminder, "reminder"))
         candidates.extend(self._utility_due())
+        push = self._next_push()
+        if push is not None:
+            candidates.append((push, "push"))
         return min(candidates) if candidates else None
 
     def _next_reminder(self) -> float | None:
@@ -609,6 +614,8 @@ class Device(AuthorityMixin):
                 deadline = self.ack_deadline()
                 self.core["reporting"]["reminder_cursor"] = t
                 self._syslog(t, messages.reporting_required(max(0, round((deadline - t) / DAY))))
+            elif job == "push":
+                self._push_job(t)
             else:
                 self._run_utility_job(job, t)
 

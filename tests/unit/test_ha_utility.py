@@ -69,7 +69,8 @@ def test_utility_mode_rules(make_device, cssm):
         "Utility mode is in use with a license that does not have a subscription id: network-advantage_250M"]
     # an ACK with subscription ids starts utility reporting
     dev.attach_outbound(LibraryOutbound(cssm, dev.now))
-    dev.trust_idtoken(make_token("SA", "VA"))
+    dev.sync()        # the overdue scheduled push goes out first; its ACK brings a trust code and subscriptions
+    assert dev.trust_codes()[dev.udi]["source"] == "ack"
     assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
     assert dev.core["subscriptions"]
     reports = [r for r in dev.report_list() if r.state == "ACK"]

@@ -1,0 +1,75 @@
+"""Automatic reporting of a device with a peer (R24–R28): the push at `Next report push`, the 15-minute
+retries after a failure, COMM_FAILED / COMM_RESTORED, the once-a-day throttle, and no push with transport off."""
+
+import pytest
+
+from emulator.cssm import Cssm, LibraryOutbound
+from tests.conftest import DAY, T0, texts
+
+
+@pytest.fixture
+def connected(make_device, tmp_path):
+    def make(release="17.12.1a", **kw):
+        dev = make_device(release=release, **kw)
+        dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / f"cssm-{release}.json"), dev.now))
+        dev.apply_config({"url_cslu": "http://192.168.0.1:8182/cslu/v1/pi"})
+        return dev
+    return make
+
+
+def test_first_push_two_minutes_after_first_use_then_every_interval(connected):
+    dev = connected()
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(3600)
+    t = dev.timers()
+    assert t.last_report_push == T0 + 120 and t.last_ack == T0 + 120
+    assert t.next_report_push == T0 + 120 + 30 * DAY
+    assert texts(dev, "LICENSING") == ["SIP service is Up. License report acknowledged."]
+    dev.advance_clock(31 * DAY)
+    assert dev.timers().last_report_push == T0 + 120 + 30 * DAY
+    assert len(texts(dev, "LICENSING")) == 2
+    last = dev.timers().last_report_push
+    assert all(r.state == "ACK" for r in dev.report_list() if r.end is not None and r.end <= last)
+
+
+def test_failed_push_retries_every_15_minutes(connected):
+    dev = connected()
+    dev.inject_fault("unreachable", "cslu", count=3)
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(120 + 60)
+    assert texts(dev, "COMM_FAILED") == ["Communications failure with the Cisco Smart License Utility (CSLU) : "
+                                         "Unable to resolve server hostname/domain name"]
+    assert dev.timers().next_report_push == T0 + 120 + 900          # the retry
+    assert dev.timers().last_report_push is None
+    dev.advance_clock(3600)
+    assert len(texts(dev, "COMM_FAILED")) == 3
+    assert texts(dev, "COMM_RESTORED") == ["Communications with Cisco Smart License Utility (CSLU) restored."]
+    assert dev.timers().last_report_push == T0 + 120 + 3 * 900
+    stats = dev.comm_statistics()["Usage Reporting"]
+    assert (stats["total"], stats["success"], stats["fail"]) == (4, 1, 3)
+
+
+def test_automatic_pushes_are_throttled_to_one_a_day(connected):
+    dev = connected(release="17.12.1a")
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(600)
+    dev.reload()                                   # a reload asks for a report two minutes later (R29)
+    assert dev.timers().next_report_push == T0 + 600 + 120
+    dev.advance_clock(3600)
+    assert dev.timers().last_report_push == T0 + 120                # held back by the throttle (R26)
+    dev.advance_clock(DAY)
+    assert dev.timers().last_report_push == T0 + 120 + DAY
+    old = connected(release="17.6.1a", device_id="old", serial="9OLD0000001")
+    old.set_usage("dna-advantage", 1)
+    old.advance_clock(600)
+    old.reload()
+    old.advance_clock(3600)
+    assert old.timers().last_report_push == T0 + 600 + 120          # no throttling before 17.6.4
+
+
+def test_transport_off_never_pushes(connected):
+    dev = connected()
+    dev.apply_config({"transport": "off"})
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(40 * DAY)
+    assert dev.timers().last_report_push is None and texts(dev, "LICENSING") == []
