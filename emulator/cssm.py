@@ -407,6 +407,7 @@ class LibraryOutbound:
         self.cssm = cssm
         self.clock = clock                 # callable → the time CSSM stamps its answers with
         self.policy = policy               # custom policy CSSM hands out with trust and ACKs
+        self._pending: dict[str, str] = {} # poll id → ACK not fetched yet
 
     def _guard(self, fn):
         from .engine.comm import Refusal
@@ -430,4 +431,15 @@ class LibraryOutbound:
         return self._guard(lambda: self.cssm.process_authorization_return(return_request, now=self.clock()))
 
     def report_usage(self, url: str, usage: str) -> str:
-        return self._guard(lambda: self.cssm.process_usage(usage, now=self.clock(), policy=self.policy))
+        """CSSM takes the reports and hands out a poll id; the ACK waits for `poll` (R27)."""
+        ack = self._guard(lambda: self.cssm.process_usage(usage, now=self.clock(), policy=self.policy))
+        poll_id = str(secrets.randbelow(2 ** 31))
+        self._pending[poll_id] = ack
+        return f"OK_POLL:{poll_id}"
+
+    def poll(self, url: str, poll_id: str) -> str:
+        from .engine.comm import Refusal
+        ack = self._pending.pop(poll_id, None)
+        if ack is None:
+            raise Refusal(f"Invalid Polling Id {poll_id} provided in the polling request")
+        return ack

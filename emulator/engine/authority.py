@@ -14,6 +14,9 @@ from .timefmt import DAY
 
 WEEK = 7 * DAY
 RETRY_PERIOD = 15 * 60.0          # retry cadence of a failed scheduled push (R28, Q21)
+FIRST_POLL_DELAY = 240.0          # the ACK is fetched about 4 minutes after a push (R27, L2572-2577)
+POLL_PERIOD = DAY                 # then once a day while the peer still says OK_POLL (Q22)
+OK_POLL = "OK_POLL"
 UTILITY_ACK_DAYS = 30
 ROLES = ("Active", "Standby", "Member")
 
@@ -772,7 +775,9 @@ class AuthorityMixin:
         with self._op():
             self._sync(self.clock.now(), all_members)
 
-    def _sync(self, now: float, all_members: bool) -> None:
+    def _sync(self, now: float, all_members: bool, poll_now: bool = True) -> None:
+        """Sends the unreported reports and pending requests. The peer answers with the ACK, or with a poll
+        id (OK_POLL) whose ACK the device fetches at once (`sync`) or 4 minutes later (a scheduled push, R27)."""
         if self.config["transport"] == "off":
             return
         self._close_all(now, reason="NONE", termination="CurrentUsageRequested")
@@ -784,9 +789,45 @@ class AuthorityMixin:
                                         privacy_info=self._privacy_info(),
                                         requests=self._usage_file_requests(now, all_members=all_members))
         answer = self._call("Usage Reporting", now, "report_usage", usage)
+        rep = self.core["reporting"]
         self._mark_reported(chosen, transaction_id=str(secrets.randbelow(10 ** 18)))
-        self.core["reporting"]["last_push"] = now
-        self.core["reporting"]["trigger"] = None
+        rep["last_push"] = now
+        rep["trigger"] = None
+        if answer.startswith(OK_POLL):
+            rep["poll_id"] = answer[len(OK_POLL) + 1:].strip()
+            rep["next_ack_check"] = now + (0.0 if poll_now else FIRST_POLL_DELAY)
+            if poll_now:
+                self._poll(now)
+            return
+        self._install_answer(answer, now)
+
+    def _poll(self, now: float) -> None:
+        """`Result Polling`: fetch the ACK of the last push (Next ACK push check)."""
+        rep = self.core["reporting"]
+        answer = self._call("Result Polling", now, "poll", rep["poll_id"])
+        if answer.strip() == OK_POLL:
+            rep["next_ack_check"] = now + POLL_PERIOD
+            self._stats()["Result Polling"]["last_response"] = OK_POLL
+            return
+        rep["poll_id"] = None
+        rep["next_ack_check"] = None
+        self._install_answer(answer, now)
+
+    def _poll_job(self, t: float) -> None:
+        from .device import DeviceError
+        t = max(t, self.clock.now())
+        rep = self.core["reporting"]
+        try:
+            self._poll(t)
+        except DeviceError as exc:
+            for item in exc.aftermath:
+                item(self, t) if callable(item) else self._syslog(t, item)
+            if exc.code == "responsefailed":       # e.g. "Invalid Polling Id": the reports wait for the next push
+                rep["poll_id"] = rep["next_ack_check"] = None
+            else:
+                rep["next_ack_check"] = t + RETRY_PERIOD
+
+    def _install_answer(self, answer: str, now: float) -> None:
         try:
             bundle = artifacts.parse_import(answer)
         except ArtifactError:
@@ -794,13 +835,17 @@ class AuthorityMixin:
             peer = peer_name(self.config["transport"])
             raise self._error(f"% Communications failure with the {peer} : {reason}", "msgparse",
                               syslog=messages.comm_failed(peer, reason)) from None
-        self._stats()["Result Polling"]["total"] += 1
-        self._stats()["Result Polling"]["success"] += 1
-        self._stats()["Result Polling"]["last_response"] = "OK_POLL"
+        self._stats()["Result Polling"]["last_response"] = "COMPLETE"
         for step in self._check_bundle(bundle, now):
             step()
 
     # ================================================================== the push schedule (R24–R28)
+    def _next_poll(self) -> float | None:
+        rep = self.core["reporting"]
+        if self.outbound is None or not rep.get("poll_id") or self.config["transport"] == "off":
+            return None
+        return rep.get("next_ack_check")
+
     def _next_push(self) -> float | None:
         """When the device pushes on its own: `Next report push`, or the retry time after a failure, never
         sooner than a day after the last automatic push on throttling releases (R26). Only a device with an
@@ -822,7 +867,7 @@ class AuthorityMixin:
         rep = self.core["reporting"]
         t = max(t, self.clock.now())     # a push that fell due while the device was not ticking goes out now
         try:
-            self._sync(t, all_members=False)
+            self._sync(t, all_members=False, poll_now=False)
         except DeviceError as exc:
             for item in exc.aftermath:
                 item(self, t) if callable(item) else self._syslog(t, item)

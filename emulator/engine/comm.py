@@ -50,7 +50,11 @@ class Outbound(Protocol):
 
     def return_authorization(self, url: str, return_request: str) -> str: ...
 
-    def report_usage(self, url: str, usage: str) -> str: ...
+    def report_usage(self, url: str, usage: str) -> str:
+        """The ACK, or `OK_POLL:<poll id>` when the ACK is to be fetched later with `poll`."""
+
+    def poll(self, url: str, poll_id: str) -> str:
+        """The ACK of an earlier push, or `OK_POLL` while it is not ready yet."""
 
 
 def peer_name(transport: str) -> str:

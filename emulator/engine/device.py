@@ -582,6 +582,9 @@ class Device(AuthorityMixin):
         push = self._next_push()
         if push is not None:
             candidates.append((push, "push"))
+        poll = self._next_poll()
+        if poll is not None:
+            candidates.append((poll, "poll"))
         return min(candidates) if candidates else None
 
     def _next_reminder(self) -> float | None:
@@ -616,6 +619,8 @@ class Device(AuthorityMixin):
                 self._syslog(t, messages.reporting_required(max(0, round((deadline - t) / DAY))))
             elif job == "push":
                 self._push_job(t)
+            elif job == "poll":
+                self._poll_job(t)
             else:
                 self._run_utility_job(job, t)
 

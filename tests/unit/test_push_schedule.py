@@ -20,9 +20,14 @@ def connected(make_device, tmp_path):
 def test_first_push_two_minutes_after_first_use_then_every_interval(connected):
     dev = connected()
     dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(180)
+    t = dev.timers()                                  # pushed; the ACK is fetched 4 minutes later (R27)
+    assert t.last_report_push == T0 + 120 and t.last_ack is None and t.next_ack_push_check == T0 + 360
+    assert {r.state for r in dev.report_list() if r.end} == {"UNACK"}
     dev.advance_clock(3600)
     t = dev.timers()
-    assert t.last_report_push == T0 + 120 and t.last_ack == T0 + 120
+    assert t.last_ack == T0 + 360 and t.next_ack_push_check is None
+    assert dev.comm_statistics()["Result Polling"]["success"] == 1
     assert t.next_report_push == T0 + 120 + 30 * DAY
     assert texts(dev, "LICENSING") == ["SIP service is Up. License report acknowledged."]
     dev.advance_clock(31 * DAY)
@@ -73,3 +78,15 @@ def test_transport_off_never_pushes(connected):
     dev.set_usage("dna-advantage", 1)
     dev.advance_clock(40 * DAY)
     assert dev.timers().last_report_push is None and texts(dev, "LICENSING") == []
+
+
+def test_a_poll_id_the_peer_does_not_know_is_dropped(connected, tmp_path):
+    dev = connected()
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(180)                               # pushed, waiting to poll
+    dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / "other.json"), dev.now))   # peer lost it
+    dev.advance_clock(300)
+    stats = dev.comm_statistics()["Result Polling"]
+    assert stats["fail"] == 1 and stats["failure_reason"].startswith("Invalid Polling Id")
+    assert dev.timers().next_ack_push_check is None
+    assert {r.state for r in dev.report_list() if r.end} == {"UNACK"}     # sent again with the next push
