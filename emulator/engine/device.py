@@ -924,15 +924,17 @@ class Device(AuthorityMixin):
             now = self.clock.now()
             cfg = self.config
             before = dict(cfg)
-            for key, value in validated.items():
+            # `url default` depends on the transport, so it comes after a transport change in the same edit
+            for key, value in sorted(validated.items(), key=lambda kv: kv[0] == "url_default"):
                 if key == "privacy_all":
                     cfg["privacy_hostname"] = cfg["privacy_version"] = value
                 elif key == "url_default":
                     if value:
                         self._apply_url_default()
                 elif value is None:
-                    cfg[key] = CSLU_URL_AFTER_NO if key == "url_cslu" and "url_cslu" in changes \
-                        and before["url_cslu"] is not None else CONFIG_DEFAULTS[key]
+                    # `no license smart url cslu` leaves the discovery URL, not an empty one (L10267-10272)
+                    cfg[key] = (CSLU_URL_AFTER_NO if key == "url_cslu" and before["url_cslu"] is not None
+                                else CONFIG_DEFAULTS[key])
                 else:
                     cfg[key] = value
                     if key == "url_smart":

@@ -88,3 +88,17 @@ def test_unknown_licence_and_bad_count_are_refused(make_device):
     with pytest.raises(DeviceError):
         dev.set_usage("network-advantage", -1)
     assert dev.usage() == [] and dev.report_list() == []
+
+
+def test_url_default_follows_the_transport_set_in_the_same_change(make_device):
+    dev = make_device()
+    dev.apply_config({"url_default": True, "transport": "smart"})
+    assert dev.config["url_smart"] == "https://smartreceiver.cisco.com/licservice/license"
+    dev.apply_config({"transport": "cslu"})
+    dev.apply_config({"url_default": True})
+    assert dev.config["url_cslu"] == "https://cslu-local:8182/cslu/v1/pi"           # L10293-10298
+    dev.apply_config({"url_cslu": None})
+    assert dev.config["url_cslu"] == "http://cslu-local:8182/cslu/v1/pi"            # `no ... url cslu`, L10272
+    with pytest.raises(DeviceError):
+        dev.apply_config({"transport": "off", "url_default": True})
+    assert dev.config["transport"] == "cslu"
