@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from . import artifacts, messages
 from .artifacts import ArtifactError
+from .errors import DeviceError
 from .comm import FAULT_REASONS, NO_ROUTE, CommError, Outbound, Refusal, fault_target, new_stats, peer_name
 from .timefmt import DAY
 
@@ -32,10 +33,6 @@ class AuthorityMixin:
     outbound: Outbound | None = None
 
     # ================================================================== helpers
-    def _error(self, message: str, code: str = "BadInputParams", **kw):
-        from .device import DeviceError
-        return DeviceError(message, code, **kw)
-
     def attach_outbound(self, outbound: Outbound | None) -> None:
         """Connects the device to CSSM / CSLU (the HTTP push client, or an in-process CSSM)."""
         self.outbound = outbound
@@ -94,7 +91,7 @@ class AuthorityMixin:
         operation is refused) and raise DeviceError; recovery logs COMM_RESTORED."""
         transport = self.config["transport"]
         if transport == "off":
-            raise self._error("% Communication is disabled: license smart transport is off", "commdisabled")
+            raise DeviceError("% Communication is disabled: license smart transport is off", "commdisabled")
         peer = peer_name(transport)
         stats = self._stats()[flow]
         fault = self._take_fault(fault_target(transport), now)
@@ -123,7 +120,7 @@ class AuthorityMixin:
                 dev._syslog(t, messages.comm_failed(peer, reason))
                 if dev.config["utility_enabled"] and flow == "Usage Reporting":
                     dev._syslog(t, messages.utility_report_failed())
-            raise self._error(f"% Communications failure with the {peer} : {exc.reason}", "commsend",
+            raise DeviceError(f"% Communications failure with the {peer} : {exc.reason}", "commsend",
                               aftermath=[failed]) from None
         except Refusal as exc:
             def refused(dev, t, reason=exc.reason, flow=flow):
@@ -132,7 +129,7 @@ class AuthorityMixin:
                 st["fail"] += 1
                 st["failure_reason"] = reason
                 st["last_failure"] = t
-            raise self._error(f"% {exc.reason}", "responsefailed", aftermath=[refused],
+            raise DeviceError(f"% {exc.reason}", "responsefailed", aftermath=[refused],
                               syslog=getattr(exc, "syslog", None)) from None
         stats["total"] += 1
         stats["success"] += 1
@@ -175,19 +172,18 @@ class AuthorityMixin:
     def trust_idtoken(self, token: str, all_members: bool = False, force: bool = False) -> None:
         """`license smart trust idtoken <token> {local|all} [force]` (R33): trust with CSSM directly."""
         if not isinstance(token, str) or not 1 <= len(token) <= 255 or any(c.isspace() for c in token):
-            raise self._error("% Invalid ID token")
+            raise DeviceError("% Invalid ID token")
         with self._op():
             now = self.clock.now()
             if self.config["transport"] not in ("smart", "callhome"):
-                raise self._error("% Trust establishment with an ID token needs license smart transport smart",
+                raise DeviceError("% Trust establishment with an ID token needs license smart transport smart",
                                   "transporttype")
             udis = self._member_udis(all_members)
             request = self._trust_request_element(udis, now)
             try:
                 answer = self._call("Trust Establishment", now, "establish_trust", token, request, force)
-            except Exception as exc:
-                from .device import DeviceError
-                if isinstance(exc, DeviceError) and exc.code == "responsefailed":
+            except DeviceError as exc:
+                if exc.code == "responsefailed":
                     reason = str(exc).lstrip("% ")
                     for u in udis:
                         exc.aftermath.append(messages.trust_install_failed(
@@ -206,7 +202,7 @@ class AuthorityMixin:
         except ArtifactError as exc:
             reason = FAULT_REASONS["malformed"]
             peer = peer_name(self.config["transport"])
-            raise self._error(f"% Communications failure with the {peer} : {reason}", "msgparse",
+            raise DeviceError(f"% Communications failure with the {peer} : {reason}", "msgparse",
                               syslog=messages.comm_failed(peer, reason)) from exc
 
     def _check_trust(self, doc: artifacts.SignedDocument, now: float) -> tuple[str, dict]:
@@ -215,10 +211,10 @@ class AuthorityMixin:
         short = artifacts.short_udi(str(udi.get("pid")), str(udi.get("sn")))
         self._verify(doc, now, lambda reason: messages.trust_install_failed(short, reason))
         if key not in {self._udi_key(u) for u in self._member_udis(True)}:
-            raise self._error(f"% Import Data Failed: the trust code is for {key}, not this device",
+            raise DeviceError(f"% Import Data Failed: the trust code is for {key}, not this device",
                               "matchidentifier", syslog=messages.trust_install_failed(short, "UDI mismatch"))
         if doc.data.get("public_key") != artifacts.public_key_raw_b64(self.signing_public_key):
-            raise self._error("% Import Data Failed: the trust code was issued to another device key",
+            raise DeviceError("% Import Data Failed: the trust code was issued to another device key",
                               "matchidentifier", syslog=messages.trust_install_failed(short, "signature mismatch"))
         return key, doc.data
 
@@ -255,7 +251,7 @@ class AuthorityMixin:
         try:
             ent = self.profile.resolve(feature, self.release.key)
         except KeyError:
-            raise self._error(f"% {feature} is not a licence of this device", "taginvalid") from None
+            raise DeviceError(f"% {feature} is not a licence of this device", "taginvalid") from None
         return [{"tag": ent.tag, "full_tag": ent.full_tag, "name": ent.name, "count": count or 1}]
 
     def authorization_request(self, mode: str, feature: str, all_members: bool = False,
@@ -264,9 +260,9 @@ class AuthorityMixin:
         transport the request goes online and the SLAC is installed; with transport off it is staged for
         `authorization request save` (R40)."""
         if mode not in ("add", "replace"):
-            raise self._error(f"% Invalid request mode {mode!r}")
+            raise DeviceError(f"% Invalid request mode {mode!r}")
         if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 0xFFFFFFFF):
-            raise self._error("% Invalid request count")
+            raise DeviceError("% Invalid request count")
         wanted = self._requested_entitlements(feature, count)
         with self._op():
             now = self.clock.now()
@@ -283,7 +279,7 @@ class AuthorityMixin:
             element = artifacts.signed_element("smartLicenseAuthorizationRequest", request, self._signing_key)
             if self.config["transport"] == "smart" and not all(
                     self._has_usable_trust(self._udi_key(u)) for u in udis):
-                raise self._error("% Authorization requests to CSSM need a trust code: "
+                raise DeviceError("% Authorization requests to CSSM need a trust code: "
                                   "use license smart trust idtoken first", "notregistered")
             answer = self._call("Authorization Request", now, "request_authorization", element)
             docs = self._read_answer(answer, ("smartLicenseAuthorization", "smartLicensePolicy"))
@@ -298,19 +294,19 @@ class AuthorityMixin:
             busy = sorted(returned & in_use)
             if busy:
                 names = ", ".join(current["entitlements"][t]["name"] for t in busy)
-                raise self._error(f"% Error: the licenses to be returned are in use ({names}); "
+                raise DeviceError(f"% Error: the licenses to be returned are in use ({names}); "
                                   "disable the corresponding features first", "invalidrequest")
 
     def authorization_request_save(self, path: str) -> str:
         """`license smart authorization request save <path>` (17.7.1a+): the staged request as a file."""
         if not self.release.slac_files:
-            raise self._error("% Invalid input detected: saving a SLAC request needs 17.7.1a or later",
+            raise DeviceError("% Invalid input detected: saving a SLAC request needs 17.7.1a or later",
                               "notsupported")
         target = self._flash_target(path)
         with self._op():
             request = self.core.get("auth_request")
             if request is None:
-                raise self._error("% No authorization request is pending: use license smart authorization "
+                raise DeviceError("% No authorization request is pending: use license smart authorization "
                                   "request add|replace first", "notfound")
             element = artifacts.signed_element("smartLicenseAuthorizationRequest", request, self._signing_key)
             self.flash.write(str(target), artifacts.signed_file([element]).encode())
@@ -326,11 +322,11 @@ class AuthorityMixin:
         file_udis = {artifacts.long_udi(str((d.data.get("udi") or {}).get("pid")),
                                         str((d.data.get("udi") or {}).get("sn"))) for d in all_docs}
         if not file_udis <= members:
-            raise self._error("% Import Data Failed: UDI mismatch", "matchidentifier",
+            raise DeviceError("% Import Data Failed: UDI mismatch", "matchidentifier",
                               syslog=messages.authorization_install_failed(self.udi, "UDI mismatch"))
         ents = doc.data.get("entitlements")
         if not isinstance(ents, list) or not all(isinstance(e, dict) and isinstance(e.get("tag"), str) for e in ents):
-            raise self._error("% Import Data Failed: malformed authorization code", "msgparse",
+            raise DeviceError("% Import Data Failed: malformed authorization code", "msgparse",
                               syslog=messages.authorization_install_failed(key, "malformed authorization code"))
         if key == self._udi_key(self._member_udis(False)[0]):
             covered = {e["tag"] for e in ents}
@@ -339,7 +335,7 @@ class AuthorityMixin:
                        and self._authorized(r.entitlement)]
             if missing:
                 reason = "Not enough licenses with authorization for currently configured features"
-                raise self._error(f"% Import Data Failed: {reason}", "reservationmismatch",
+                raise DeviceError(f"% Import Data Failed: {reason}", "reservationmismatch",
                                   syslog=messages.authorization_install_failed(key, reason))
         return key, doc.data
 
@@ -367,17 +363,17 @@ class AuthorityMixin:
                              path: str | None = None) -> ReturnResult:
         """`license smart authorization return {all|local} {online | offline [path]}` (R42, R43)."""
         if not self.profile.slac_return_allowed:
-            raise self._error(f"% The authorization code cannot be returned from a {self.profile.family}: "
+            raise DeviceError(f"% The authorization code cannot be returned from a {self.profile.family}: "
                               "open a case with Cisco TAC", "notsupported")
         target = self._flash_target(path) if path else None
         if target is not None and not self.release.slac_files:
-            raise self._error("% Writing the return code to a file needs 17.7.1a or later", "notsupported")
+            raise DeviceError("% Writing the return code to a file needs 17.7.1a or later", "notsupported")
         with self._op():
             now = self.clock.now()
             auths = self.core.get("authorizations", {})
             udis = [u for u in self._member_udis(all_members) if self._udi_key(u) in auths]
             if not udis:
-                raise self._error("% No authorization code is installed", "noauthorizationinstalled")
+                raise DeviceError("% No authorization code is installed", "noauthorizationinstalled")
             self._check_not_in_use(udis)
             codes, elements, lines = {}, [], []
             for u in udis:
@@ -402,16 +398,9 @@ class AuthorityMixin:
             else:
                 text = "\n".join(["", "Enter this return code in Cisco Smart Software Manager portal:", *lines, ""])
             if online:
-                for element in elements:
-                    try:
-                        self._call("Authorization Return", now, "return_authorization",
-                                   artifacts.signed_file([element]))
-                    except Exception as exc:  # the code is removed locally either way (one attempt)
-                        from .device import DeviceError
-                        if not isinstance(exc, DeviceError):
-                            raise
-                        for item in exc.aftermath:
-                            item(self, now) if callable(item) else self._syslog(now, item)
+                for element in elements:       # the code is removed locally either way (one attempt)
+                    self._attempt(now, self._call, "Authorization Return", now, "return_authorization",
+                                  artifacts.signed_file([element]))
             return ReturnResult(text, codes)
 
     def _check_not_in_use(self, udis: list[dict]) -> None:
@@ -426,7 +415,7 @@ class AuthorityMixin:
         if level is not None and level.requires_slac and not self.core.get("plr"):
             busy.append(f"throughput {level.keyword}")
         if busy:
-            raise self._error(f"% The authorization code is in use ({', '.join(busy)}): disable the feature "
+            raise DeviceError(f"% The authorization code is in use ({', '.join(busy)}): disable the feature "
                               "first", "invalidrequest")
 
     def export_return(self, all_members: bool, feature: str) -> ReturnResult:
@@ -434,7 +423,7 @@ class AuthorityMixin:
         authorization."""
         ent = self._requested_entitlements(feature, None)[0]
         if self.profile.entitlement(ent["name"]).enforcement != "export":
-            raise self._error(f"% {feature} is not an export-controlled licence", "taginvalid")
+            raise DeviceError(f"% {feature} is not an export-controlled licence", "taginvalid")
         return self.authorization_return(all_members, online=self.config["transport"] != "off")
 
     # ================================================================== throughput and HSECK9
@@ -471,14 +460,14 @@ class AuthorityMixin:
         Returns the line the CLI prints."""
         spec = self.profile.throughput
         if spec is None:
-            raise self._error("% Invalid input detected at '^' marker.", "notsupported")
+            raise DeviceError("% Invalid input detected at '^' marker.", "notsupported")
         if keyword is not None:
             try:
                 level = spec.level(keyword)
             except KeyError:
-                raise self._error("% Invalid input detected at '^' marker.", "BadInputParams") from None
+                raise DeviceError("% Invalid input detected at '^' marker.", "BadInputParams") from None
             if level.min_release and not self.release.at_least(level.min_release):
-                raise self._error("% Invalid input detected at '^' marker.", "notsupported")
+                raise DeviceError("% Invalid input detected at '^' marker.", "notsupported")
         with self._op():
             now = self.clock.now()
             self.core.setdefault("platform", {})["throughput"] = keyword
@@ -487,15 +476,8 @@ class AuthorityMixin:
             if keyword is not None and keyword in spec.auto_slac_levels and self.config["transport"] != "off" \
                     and not self._throughput_authorized():
                 hsec = self.profile.hseck9_entitlement(self.release.key)
-                try:
-                    with self._op():
-                        self.authorization_request("add", hsec.name, False)
-                except Exception as exc:      # the level is kept, clamped, until a SLAC arrives (R4)
-                    from .device import DeviceError
-                    if not isinstance(exc, DeviceError):
-                        raise
-                    for item in exc.aftermath:
-                        item(self, now) if callable(item) else self._syslog(now, item)
+                # the level is kept, clamped, until a SLAC arrives (R4)
+                self._attempt(now, self.authorization_request, "add", hsec.name, False)
             self._throughput_changed(now)
             state = self.throughput()
             kbps = state["effective_kbps"]
@@ -529,21 +511,13 @@ class AuthorityMixin:
         """`license feature hseck9` / `no license feature hseck9` (ISR1K, ISR4K, C8200, C8300): takes effect
         at the next reload after `write`; enabling also requests the SLAC when connected (R39)."""
         if not self.profile.hseck9.license_feature:
-            raise self._error("% Invalid input detected at '^' marker.", "notsupported")
+            raise DeviceError("% Invalid input detected at '^' marker.", "notsupported")
         with self._op():
             now = self.clock.now()
             self.core.setdefault("platform", {})["feature_hseck9"] = bool(enabled)
             if enabled and self.config["transport"] != "off" and not self._throughput_authorized():
                 hsec = self.profile.hseck9_entitlement(self.release.key)
-                try:
-                    with self._op():
-                        self.authorization_request("add", hsec.name, False)
-                except Exception as exc:
-                    from .device import DeviceError
-                    if not isinstance(exc, DeviceError):
-                        raise
-                    for item in exc.aftermath:
-                        item(self, now) if callable(item) else self._syslog(now, item)
+                self._attempt(now, self.authorization_request, "add", hsec.name, False)
             verb = "enable" if enabled else "disable"
             return f"% use 'write' command to {verb} 'hseck9' license on next boot"
 
@@ -552,9 +526,9 @@ class AuthorityMixin:
         default): the licences the next reload after `write` boots with."""
         spec = self.profile.boot_levels
         if level is not None and level not in spec.levels:
-            raise self._error("% Invalid input detected at '^' marker.", "BadInputParams")
+            raise DeviceError("% Invalid input detected at '^' marker.", "BadInputParams")
         if addon is not None and (level is None or addon not in spec.addons):
-            raise self._error("% Invalid input detected at '^' marker.", "BadInputParams")
+            raise DeviceError("% Invalid input detected at '^' marker.", "BadInputParams")
         with self._op():
             platform = self.core.setdefault("platform", {})
             platform["boot_level"] = level
@@ -635,7 +609,7 @@ class AuthorityMixin:
     # ================================================================== PLR (R50)
     def _require_reservation(self) -> None:
         if not self.config["reservation"]:
-            raise self._error("% Invalid input detected at '^' marker.", "notreservationmode")
+            raise DeviceError("% Invalid input detected at '^' marker.", "notreservationmode")
 
     def reservation_request(self, all_members: bool = False) -> str:
         self._require_reservation()
@@ -668,15 +642,15 @@ class AuthorityMixin:
             now = self.clock.now()
             if not self.profile.plr_available(self.release.key) if hasattr(self.profile, "plr_available") \
                     else not (self.profile.supports_plr and self.release.plr):
-                raise self._error("% Permanent License Reservation is not supported on this platform or release",
+                raise DeviceError("% Permanent License Reservation is not supported on this platform or release",
                                   "notsupported")
             if not artifacts.PLR_CODE_RE.match(code):
-                raise self._error("% Reservation install failed: the code is not a valid version 3 reservation "
+                raise DeviceError("% Reservation install failed: the code is not a valid version 3 reservation "
                                   "authorization code", "reservationinstallparsefail")
             requests = self.core.get("reservation_requests", {})
             match = next((k for k, req in requests.items() if artifacts.plr_authorization_code(req) == code), None)
             if match is None:
-                raise self._error("% Reservation install failed: the code does not match the reservation "
+                raise DeviceError("% Reservation install failed: the code does not match the reservation "
                                   "request", "reservationmismatch")
             self._event(now, "RESERVE_INSTALL_START", udi=match)
             self.core["plr"] = {"installed_at": now, "code": code, "udis": [k for k in requests]}
@@ -689,7 +663,7 @@ class AuthorityMixin:
         try:
             text = self.flash.read(path).decode("ascii", errors="replace")
         except Exception as exc:
-            raise self._error(str(exc), getattr(exc, "code", "notfound")) from None
+            raise DeviceError(str(exc), getattr(exc, "code", "notfound")) from None
         return self.reservation_install(text.strip().splitlines()[0] if text.strip() else "")
 
     def reservation_return(self, all_members: bool = False) -> ReturnResult:
@@ -698,7 +672,7 @@ class AuthorityMixin:
             now = self.clock.now()
             plr = self.core.get("plr")
             if not plr:
-                raise self._error("% No reservation authorization code is installed", "noreservationauthcode")
+                raise DeviceError("% No reservation authorization code is installed", "noreservationauthcode")
             self._event(now, "RESERVE_RETURN_START")
             codes, lines = {}, []
             for u in self._member_udis(all_members):
@@ -715,13 +689,13 @@ class AuthorityMixin:
     # ================================================================== HA (R56–R60)
     def ha_add_member(self, pid: str, sn: str, role: str = "Standby") -> None:
         if role not in ("Standby", "Member"):
-            raise self._error("% role must be Standby or Member")
+            raise DeviceError("% role must be Standby or Member")
         if not pid or not sn:
-            raise self._error("% pid and sn are required")
+            raise DeviceError("% pid and sn are required")
         with self._op():
             now = self.clock.now()
             if any(m["role"] == "Standby" for m in self.members) and role == "Standby":
-                raise self._error("% The HA set already has a standby", "alreadyexists")
+                raise DeviceError("% The HA set already has a standby", "alreadyexists")
             self.members.append({"role": role, "pid": pid, "sn": sn})
             self._event(now, "HA_EVENT", event="MEMBER_ADDED", udi=artifacts.long_udi(pid, sn), role=role)
             self._ha_changed(now, new_udi={"pid": pid, "sn": sn})
@@ -731,7 +705,7 @@ class AuthorityMixin:
             now = self.clock.now()
             member = next((m for m in self.members if m["sn"] == sn and m["role"] != "Active"), None)
             if member is None:
-                raise self._error(f"% No standby or member with serial {sn}", "notfound")
+                raise DeviceError(f"% No standby or member with serial {sn}", "notfound")
             self.members.remove(member)
             self._event(now, "HA_EVENT", event="MEMBER_REMOVED", udi=artifacts.long_udi(member["pid"], sn))
             self._ha_changed(now)
@@ -741,7 +715,7 @@ class AuthorityMixin:
             now = self.clock.now()
             standby = next((m for m in self.members if m["role"] == "Standby"), None)
             if standby is None:
-                raise self._error("% There is no standby to switch over to", "notfound")
+                raise DeviceError("% There is no standby to switch over to", "notfound")
             active = next(m for m in self.members if m["role"] == "Active")
             active["role"], standby["role"] = "Standby", "Active"
             self.members.sort(key=lambda m: ROLES.index(m["role"]))
@@ -755,18 +729,12 @@ class AuthorityMixin:
         self.core["reporting"]["trigger"] = now + 120.0
         if new_udi and self.config["transport"] == "smart" and self._has_usable_trust(self.udi) \
                 and not self._has_usable_trust(self._udi_key(new_udi)):
-            try:
-                with self._op():
-                    request = self._trust_request_element([new_udi], now)
-                    answer = self._call("Trust Sync", now, "establish_trust", "trust-sync", request, False)
-                    self._install_documents(self._read_answer(answer, ("smartLicenseTrustCode",)), now,
-                                            trust_source="sync")
-            except Exception as exc:
-                from .device import DeviceError
-                if not isinstance(exc, DeviceError):
-                    raise
-                for item in exc.aftermath:
-                    item(self, now) if callable(item) else self._syslog(now, item)
+            def trust_sync():
+                request = self._trust_request_element([new_udi], now)
+                answer = self._call("Trust Sync", now, "establish_trust", "trust-sync", request, False)
+                self._install_documents(self._read_answer(answer, ("smartLicenseTrustCode",)), now,
+                                        trust_source="sync")
+            self._attempt(now, trust_sync)
 
     # ================================================================== sync and pull requests
     def sync(self, all_members: bool = False) -> None:
@@ -814,14 +782,10 @@ class AuthorityMixin:
         self._install_answer(answer, now)
 
     def _poll_job(self, t: float) -> None:
-        from .device import DeviceError
         t = max(t, self.clock.now())
         rep = self.core["reporting"]
-        try:
-            self._poll(t)
-        except DeviceError as exc:
-            for item in exc.aftermath:
-                item(self, t) if callable(item) else self._syslog(t, item)
+        exc = self._attempt(t, self._poll, t)
+        if exc is not None:
             if exc.code == "responsefailed":       # e.g. "Invalid Polling Id": the reports wait for the next push
                 rep["poll_id"] = rep["next_ack_check"] = None
             else:
@@ -833,7 +797,7 @@ class AuthorityMixin:
         except ArtifactError:
             reason = FAULT_REASONS["malformed"]
             peer = peer_name(self.config["transport"])
-            raise self._error(f"% Communications failure with the {peer} : {reason}", "msgparse",
+            raise DeviceError(f"% Communications failure with the {peer} : {reason}", "msgparse",
                               syslog=messages.comm_failed(peer, reason)) from None
         self._stats()["Result Polling"]["last_response"] = "COMPLETE"
         for step in self._check_bundle(bundle, now):
@@ -863,14 +827,9 @@ class AuthorityMixin:
     def _push_job(self, t: float) -> None:
         """A scheduled push. A failure logs COMM_FAILED (and UTILITY_REPORT_FAILED in utility mode) and is
         retried every 15 minutes until it succeeds (R28, Q21)."""
-        from .device import DeviceError
         rep = self.core["reporting"]
         t = max(t, self.clock.now())     # a push that fell due while the device was not ticking goes out now
-        try:
-            self._sync(t, all_members=False, poll_now=False)
-        except DeviceError as exc:
-            for item in exc.aftermath:
-                item(self, t) if callable(item) else self._syslog(t, item)
+        if self._attempt(t, self._sync, t, False, False) is not None:
             rep["retry_at"] = t + RETRY_PERIOD
             return
         rep["retry_at"] = None
@@ -940,7 +899,7 @@ class AuthorityMixin:
     # ================================================================== utility mode (R52–R55)
     def _check_utility_allowed(self) -> None:
         if not (self.profile.supports_utility and self.release.utility_mode):
-            raise self._error("% Utility mode is available only on a Catalyst 8000V from 17.9.1a",
+            raise DeviceError("% Utility mode is available only on a Catalyst 8000V from 17.9.1a",
                               "notsupported")
 
     def _utility_config_changed(self, before: dict, now: float) -> None:
@@ -1028,15 +987,15 @@ class AuthorityMixin:
         SLR → `SPECIFIC INSTALLED`, transport off, reservation enabled (R51); PAK → `Status:PAK` with the
         transport kept at cslu (R62). Both report only on a change of usage (R17)."""
         if kind not in ("slr", "pak"):
-            raise self._error("% kind must be slr or pak")
+            raise DeviceError("% kind must be slr or pak")
         if kind == "pak" and not self.profile.pak_supported:
-            raise self._error(f"% {self.profile.family} has no PAK licences", "notsupported")
+            raise DeviceError(f"% {self.profile.family} has no PAK licences", "notsupported")
         ents = {}
         for name, count in licences.items():
             try:
                 ents[self.profile.resolve(name, self.release.key)] = count
             except KeyError:
-                raise self._error(f"% Unknown license {name!r} on {self.pid}", "notfound") from None
+                raise DeviceError(f"% Unknown license {name!r} on {self.pid}", "notfound") from None
         from .policy import KIND_PAK, KIND_SLR, cisco_default
         from dataclasses import replace
         with self._op():

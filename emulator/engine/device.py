@@ -21,6 +21,7 @@ from ..store import Store
 from . import artifacts, messages
 from .artifacts import ArtifactError
 from .authority import AuthorityMixin
+from .errors import DeviceError
 from .clock import Clock
 from .flash import Flash, FlashError
 from .messages import Event, Syslog
@@ -82,18 +83,6 @@ SYSTEM_DEFAULTS: dict = {
     "ip_scp_server": True,
     "logging_console": True,
 }
-
-
-class DeviceError(Exception):
-    """A refused operation. `code` is the cisco-smart-license error-enum name for RPC outputs; the
-    message is what the CLI prints."""
-
-    def __init__(self, message: str, code: str = "BadInputParams", syslog=None, aftermath=()):
-        super().__init__(message)
-        self.code = code
-        # What the refusal leaves behind although the operation changed nothing: syslog message tuples,
-        # or callables (device, now), committed after the rollback (a router logs failures too).
-        self.aftermath = ([syslog] if syslog is not None else []) + list(aftermath)
 
 
 @dataclass(frozen=True)
@@ -294,9 +283,7 @@ class Device(AuthorityMixin):
                         self._load()
                         aftermath = sticky + list(getattr(exc, "aftermath", None) or [])
                         if aftermath:
-                            now = self.clock.now()
-                            for item in aftermath:
-                                item(self, now) if callable(item) else self._syslog(now, item)
+                            self._apply_aftermath(aftermath, self.clock.now())
                             self._commit()
                             notify = True
                     raise
@@ -305,6 +292,21 @@ class Device(AuthorityMixin):
         finally:
             if notify:
                 self._notify()
+
+    def _apply_aftermath(self, items, now: float) -> None:
+        """What a refusal leaves behind: syslog message tuples, or callables (device, now)."""
+        for item in items:
+            item(self, now) if callable(item) else self._syslog(now, item)
+
+    def _attempt(self, now: float, fn, *args) -> DeviceError | None:
+        """Runs a step whose refusal must not undo the operation around it (a SLAC requested on the side,
+        a scheduled push): the refusal's aftermath is applied and the refusal returned."""
+        try:
+            fn(*args)
+        except DeviceError as exc:
+            self._apply_aftermath(exc.aftermath, now)
+            return exc
+        return None
 
     def _commit(self) -> None:
         self.core["clock"] = self.clock.to_dict()
