@@ -8,7 +8,7 @@ import copy
 
 from ..engine import Device, DeviceError
 from .decode import EditNode
-from .errors import YangError
+from .errors import YangError, from_device_error
 from .licensing import DeviceData
 from .schema import SNode
 
@@ -262,7 +262,7 @@ class ConfigEditor:
         try:
             self.device.configure(config=config or None, hostname=hostname)
         except DeviceError as exc:
-            raise YangError("invalid-value", str(exc).lstrip("% ").strip(), app_tag=exc.code) from None
+            raise from_device_error(exc) from None
         return True
 
     def _check(self, config: dict, hostname) -> None:
@@ -273,4 +273,4 @@ class ConfigEditor:
                 if key in CONFIG_DEFAULTS:
                     _validate_config_value(key, value)
         except DeviceError as exc:
-            raise YangError("invalid-value", str(exc).lstrip("% ").strip(), app_tag=exc.code) from None
+            raise from_device_error(exc) from None

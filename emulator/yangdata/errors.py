@@ -31,3 +31,8 @@ class YangError(Exception):
 
     def __repr__(self) -> str:
         return f"YangError({self.tag!r}, {self.message!r}, path={self.path!r})"
+
+
+def from_device_error(exc) -> YangError:
+    """A refused configuration value or control request: invalid-value with the router's message."""
+    return YangError("invalid-value", str(exc).lstrip("% ").strip(), app_tag=exc.code)

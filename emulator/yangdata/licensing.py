@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 from ..engine import Device
-from ..engine.device import DEFAULT_CALLHOME_URL
+from ..engine.device import CUSTOMER_INFO_FIELDS, DEFAULT_CALLHOME_URL
 from ..engine.policy import KIND_CISCO_DEFAULT, KIND_CONTROLLER, KIND_CUSTOM, KIND_PLR, KIND_PRODUCT_DEFAULT
 from ..engine.timefmt import yang_time
 
@@ -48,6 +48,11 @@ def udi_data(pid: str, sn: str) -> dict:
     return {"pid": pid, "sn": sn}
 
 
+def _customer_info(cfg: dict) -> dict:
+    """Utility customer information as cisco-smart-license names it (config and state alike)."""
+    return {("postal-code" if f == "postalcode" else f): cfg[f"customer_info_{f}"] for f in CUSTOMER_INFO_FIELDS}
+
+
 def licensing_config(device: Device) -> dict:
     cfg = device.config
     transport = cfg["transport"]
@@ -62,9 +67,7 @@ def licensing_config(device: Device) -> dict:
         "custom-id": cfg["custom_id"],
         "privacy": {"hostname": cfg["privacy_hostname"], "version": cfg["privacy_version"]},
         "utility": {"utility-enable": cfg["utility_enabled"],
-                    "customer-info": {("postal-code" if f == "postalcode" else f): cfg[f"customer_info_{f}"]
-                                      for f in ("id", "name", "street", "city", "state", "country",
-                                                "postalcode")}},
+                    "customer-info": _customer_info(cfg)},
         "usage": {"interval": interval if interval is not None and 1 <= interval <= 365 else None,
                   "customer-tags": {f"tag{i}": cfg[f"customer_tag{i}"] for i in range(1, 5)}},
         "transport": transport_data,
@@ -97,8 +100,7 @@ def licensing_state(device: Device) -> dict:
                          "export-control-allowed": any(u.export_status == "RESTRICTED - ALLOWED" for u in usage)},
         "authorization": auth,
         "utility": {"enabled": cfg["utility_enabled"], "reporting": utility_reporting,
-                    "customer-info": {("postal-code" if f == "postalcode" else f): cfg[f"customer_info_{f}"]
-                                      for f in ("id", "name", "street", "city", "state", "country", "postalcode")}},
+                    "customer-info": _customer_info(cfg)},
         "custom-id": cfg["custom_id"],
         "transport": {"transport-type": TRANSPORT_ENUM[cfg["transport"]],
                       "url-settings": ({"url-registration": cfg["url_smart"], "url-utility": cfg["url_utility"]}

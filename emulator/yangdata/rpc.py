@@ -11,7 +11,7 @@ from typing import Callable
 
 from ..engine import Device, DeviceError
 from ..engine.timefmt import parse_yang_time, yang_time
-from .errors import YangError
+from .errors import YangError, from_device_error
 from .schema import SNode
 
 # The classic (pre-SLP) registration RPCs are still in the model; a SLP device no longer registers.
@@ -163,7 +163,7 @@ class RpcDispatcher:
         try:
             return fn(*args, **kwargs)
         except DeviceError as exc:
-            raise YangError("invalid-value", str(exc).lstrip("% ").strip(), app_tag=exc.code) from None
+            raise from_device_error(exc) from None
 
     def _advance_clock(self, data: dict) -> dict:
         return {"now": yang_time(self._control(self.device.advance_clock, data["seconds"]))}
