@@ -46,7 +46,7 @@ def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | No
                                    hostname=options.hostname, serial=options.serial, clock=clock,
                                    trust_anchor=anchor,
                                    profile_dirs=[p for p in [state_dir / "profiles"] if p.is_dir()])
-    if device.core["counters"]["total"] == 0 and not device.trust_codes() and not device.authorizations():
+    if device.report_summary().total == 0 and not device.trust_codes() and not device.authorizations():
         if options.factory_trust:
             if not device.release.at_least("17.7.1"):
                 raise ValueError("factory trust codes exist from 17.7.1a")

@@ -63,8 +63,3 @@ def peer_name(transport: str) -> str:
 
 def fault_target(transport: str) -> str:
     return "cslu" if transport == "cslu" else "cssm"
-
-
-def new_stats() -> dict:
-    return {flow: {"total": 0, "success": 0, "fail": 0, "ongoing": 0, "last_response": None,
-                   "failure_reason": None, "last_success": None, "last_failure": None} for flow in FLOWS}

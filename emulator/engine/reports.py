@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 # States in lifecycle order; a report only ever moves forward in this list.
 STATES = ("OPEN", "CLOSED", "PENDING", "UNACK", "ACK")
@@ -11,7 +11,7 @@ STATE_RANK = {s: i for i, s in enumerate(STATES)}
 MEASUREMENT_INTERVAL = 900  # seconds; "Interval: 00:15:00" (L12495)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
     id: int
     feature: str                 # licence (feature) name, e.g. network-advantage_T2
@@ -42,12 +42,11 @@ class Report:
     def end_or(self, now: float) -> float:
         return now if self.end is None else self.end
 
-    def advance(self, state: str, reason: str | None = None) -> None:
+    def advanced(self, state: str, reason: str | None = None, **changes) -> "Report":
+        """This report moved forward to `state` (a report never moves back)."""
         if STATE_RANK[state] < STATE_RANK[self.state]:
             raise ValueError(f"report {self.id}: {self.state} -> {state} goes backwards")
-        self.state = state
-        if reason is not None:
-            self.reason = reason
+        return replace(self, state=state, reason=self.reason if reason is None else reason, **changes)
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in _FIELDS}

@@ -57,10 +57,12 @@ class DataLayer:
         self.rpcs = RpcDispatcher(device)
 
     def get(self, content: str = "all") -> dict[str, dict]:
-        """Every top-level node's data, keyed by qualified name, restricted to config/nonconfig content."""
+        """Every top-level node's data from one snapshot, keyed by qualified name, restricted to
+        config/nonconfig content."""
         out = {}
+        snap = self.data.snapshot()
         for qname, node in self.schema.top.items():
-            value = self.data.top(qname)
+            value = self.data.top(qname, snap)
             if value is None:
                 continue
             value = select_content(node, value, content)
@@ -68,8 +70,9 @@ class DataLayer:
                 out[qname] = value
         return out
 
-    def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False) -> bool:
-        return self.editor.edit(edits, default_operation, test_only)
+    def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False,
+             owner: str | None = None, privilege: int = 15) -> bool:
+        return self.editor.edit(edits, default_operation, test_only, owner=owner, privilege=privilege)
 
     def invoke(self, rpc: SNode, data: dict) -> dict:
         return self.rpcs.invoke(rpc, data)

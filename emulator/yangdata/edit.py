@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from ..engine import Device, DeviceError
+from ..engine import Device, DeviceError, settings
 from .decode import EditNode
 from .errors import YangError, from_device_error
 from .licensing import DeviceData
@@ -14,44 +14,9 @@ from .schema import SNode
 
 MISSING = object()
 
-# Leaf paths (below licensing/config) → engine setting.
-LICENSING_MAP = {
-    ("enable",): "enable",
-    ("custom-id",): "custom_id",
-    ("privacy", "hostname"): "privacy_hostname",
-    ("privacy", "version"): "privacy_version",
-    ("utility", "utility-enable"): "utility_enabled",
-    **{("utility", "customer-info", f): f"customer_info_{f.replace('postal-code', 'postalcode')}"
-       for f in ("id", "name", "street", "city", "state", "country", "postal-code")},
-    ("usage", "interval"): "usage_interval",
-    **{("usage", "customer-tags", f"tag{i}"): f"customer_tag{i}" for i in range(1, 5)},
-    ("transport", "transport-type"): "transport",
-    ("transport", "transport-smart", "url-default"): "url_default",
-    ("transport", "transport-smart", "urls", "url-registration"): "url_smart",
-    ("transport", "transport-smart", "urls", "url-utility"): "url_utility",
-    ("transport", "transport-cslu", "url-cslu"): "url_cslu",
-}
-# Leaf paths (below native/license/smart) → engine setting.
-NATIVE_SMART_MAP = {
-    ("transport-type",): "transport",
-    ("privacy", "hostname"): "privacy_hostname",
-    ("privacy", "version"): "privacy_version",
-    ("utility", "enable"): "utility_enabled",
-    **{("utility", "customer-info", f): f"customer_info_{f}"
-       for f in ("city", "country", "id", "name", "postalcode", "state", "street")},
-    ("usage", "interval"): "usage_interval",
-    **{("usage", "customer-tags", f"tag{i}"): f"customer_tag{i}" for i in range(1, 5)},
-    ("url", "cslu"): "url_cslu",
-    ("url", "default"): "url_default",
-    ("url", "name"): "url_callhome",
-    ("url", "utility"): "url_utility",
-    ("customer-id",): "custom_id",
-}
-TRANSPORT_FROM_ENUM = {"transport-type-callhome": "callhome", "transport-type-smart": "smart",
-                       "transport-type-cslu": "cslu", "transport-type-off": "off",
-                       "transport-type-automatic": "automatic",
-                       "callhome": "callhome", "smart": "smart", "cslu": "cslu", "Off": "off", "automatic": "automatic"}
-EMPTY_FLAGS = {"privacy_hostname", "privacy_version", "utility_enabled", "url_default"}
+# Leaf paths (below licensing/config, and below native/license/smart) → licensing setting, from the table.
+LICENSING_MAP = {s.cisco: s for s in settings.SETTINGS if s.cisco}
+NATIVE_SMART_MAP = {s.native: s for s in settings.SETTINGS if s.native}
 
 
 # ---------------------------------------------------------------------------------------------- tree edits
@@ -180,30 +145,21 @@ def _changed_leaves(old: dict, new: dict) -> dict[tuple, object]:
     return {p: after.get(p, MISSING) for p in set(before) | set(after) if before.get(p, MISSING) != after.get(p, MISSING)}
 
 
-def _engine_value(key: str, value):
+def _engine_value(setting: settings.Setting, value, enum: dict):
     if value is MISSING:
-        return False if key in EMPTY_FLAGS else None
-    if key == "transport":
-        return TRANSPORT_FROM_ENUM[value]
-    return value
+        return False if setting.kind == "flag" else None
+    inverse = {v: k for k, v in enum.items()}
+    return inverse.get(value, value)
 
 
-def _map_changes(changes: dict[tuple, object], table: dict, where: str) -> dict:
+def _map_changes(changes: dict[tuple, object], table: dict, where: str, model: str) -> dict:
     out = {}
     for path, value in changes.items():
-        key = table.get(path)
-        if key is None:
+        setting = table.get(path)
+        if setting is None:
             raise YangError("operation-not-supported", f"{where}/{'/'.join(path)} is not supported by this device",
                             path=f"{where}/{'/'.join(path)}")
-        value = _engine_value(key, value)
-        if key == "url_default" and not value:
-            continue            # removing the `default` choice leaves the URLs as they are
-        out[key] = value
-    if out.get("url_default"):
-        # choosing the `default` case drops the explicit URLs; the default URL replaces them
-        for key in ("url_smart", "url_utility", "url_callhome"):
-            if out.get(key, "") is None:
-                del out[key]
+        out[setting.name] = _engine_value(setting, value, getattr(setting, f"{model}_enum"))
     return out
 
 
@@ -214,26 +170,30 @@ class ConfigEditor:
         self.device = device
         self.data = data
 
-    def current(self, top: SNode):
+    def current(self, top: SNode, snap):
         if top.qname == "cisco-smart-license:licensing":
-            return {"config": self.data.licensing()["config"]}
+            return {"config": self.data.licensing(snap)["config"]}
         if top.qname == "Cisco-IOS-XE-native:native":
-            return self.data.native()
+            return self.data.native(snap)
         raise YangError("invalid-value", f"{top.qname} holds no configuration", path=top.path())
 
-    def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False) -> bool:
-        """Applies edits to top-level nodes atomically. Returns True if anything changed."""
+    def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False,
+             owner: str | None = None, privilege: int = 15) -> bool:
+        """Applies edits to top-level nodes atomically through the engine's one configuration path (lock,
+        validation, privilege). `test_only` runs the same path and keeps nothing. Returns True if anything
+        changed."""
         config: dict = {}
         hostname = None
+        snap = self.data.snapshot()
         for edit in edits:
             top = edit.schema
-            old = self.current(top)
+            old = self.current(top, snap)
             new = apply_edit(old, edit, default_operation)
             if new is MISSING:
                 new = {}
             if top.qname == "cisco-smart-license:licensing":
                 changed = _changed_leaves(old.get("config", {}), new.get("config", {}))
-                mapped = _map_changes(changed, LICENSING_MAP, "/cisco-smart-license:licensing/config")
+                mapped = _map_changes(changed, LICENSING_MAP, "/cisco-smart-license:licensing/config", "cisco")
             else:
                 changed = _changed_leaves(old, new)
                 if ("version",) in changed:
@@ -251,26 +211,16 @@ class ConfigEditor:
                     raise YangError("operation-not-supported",
                                     f"/native/{'/'.join(other[0])} is not supported by this device",
                                     path="/Cisco-IOS-XE-native:native/" + "/".join(other[0]))
-                mapped = _map_changes(smart, NATIVE_SMART_MAP, "/Cisco-IOS-XE-native:native/license/smart")
+                mapped = _map_changes(smart, NATIVE_SMART_MAP, "/Cisco-IOS-XE-native:native/license/smart", "native")
             for key, value in mapped.items():
                 if key in config and config[key] != value:
                     raise YangError("invalid-value", f"conflicting values for the same setting ({key})")
                 config[key] = value
-        if test_only or (not config and hostname is None):
-            self._check(config, hostname)
+        if not config and hostname is None:
             return False
         try:
-            self.device.configure(config=config or None, hostname=hostname)
+            self.device.configure(config or None, hostname=hostname, owner=owner, privilege=privilege,
+                                  dry_run=test_only)
         except DeviceError as exc:
             raise from_device_error(exc) from None
-        return True
-
-    def _check(self, config: dict, hostname) -> None:
-        """Validation without applying (test-option test-only)."""
-        from ..engine.device import CONFIG_DEFAULTS, _validate_config_value
-        try:
-            for key, value in config.items():
-                if key in CONFIG_DEFAULTS:
-                    _validate_config_value(key, value)
-        except DeviceError as exc:
-            raise from_device_error(exc) from None
+        return not test_only

@@ -34,5 +34,13 @@ class YangError(Exception):
 
 
 def from_device_error(exc) -> YangError:
-    """A refused configuration value or control request: invalid-value with the router's message."""
-    return YangError("invalid-value", str(exc).lstrip("% ").strip(), app_tag=exc.code)
+    """A refused configuration value or control request: invalid-value with the router's message; the
+    configuration lock held by another session is in-use (RFC 6241 §7.5, RFC 8040 409) and a missing
+    privilege access-denied."""
+    message = str(exc).lstrip("% ").strip()
+    if exc.code == "in-use":
+        holder = exc.holder.split(":")[-1] if exc.holder.startswith("netconf:") else "0"
+        return YangError("in-use", message, error_type="protocol", info={"session-id": holder})
+    if exc.code == "access-denied":
+        return YangError("access-denied", message, error_type="protocol", status=403)
+    return YangError("invalid-value", message, app_tag=exc.code)

@@ -1,21 +1,21 @@
 """The device's state and configuration as YANG instance data (plain dicts following `schema`), for the
 modules the device implements. NETCONF and RESTCONF both answer from these trees.
 
-Trees are cached per device revision (every committed operation bumps it), so repeated reads cost a
-dict lookup; only the clock container, which moves on its own, is rendered on each read."""
+Trees are rendered from a published snapshot and cached per snapshot, so repeated reads cost a dict
+lookup and never take the device lock; only the clock container, which moves on its own, is rendered on
+each read. The configuration trees are derived from the settings table (`engine.settings`)."""
 
 from __future__ import annotations
 
 import threading
 
-from ..engine import Device
-from ..engine.device import CUSTOMER_INFO_FIELDS, DEFAULT_CALLHOME_URL
+from ..engine import Device, Snapshot, artifacts, settings
 from ..engine.policy import KIND_CISCO_DEFAULT, KIND_CONTROLLER, KIND_CUSTOM, KIND_PLR, KIND_PRODUCT_DEFAULT
 from ..engine.timefmt import yang_time
+from .decode import check_value
+from .errors import YangError
+from .schema import get_schema
 
-TRANSPORT_ENUM = {"callhome": "transport-type-callhome", "smart": "transport-type-smart",
-                  "cslu": "transport-type-cslu", "off": "transport-type-off"}
-NATIVE_TRANSPORT = {"callhome": "callhome", "smart": "smart", "cslu": "cslu", "off": "Off"}
 POLICY_TYPE_ENUM = {KIND_CISCO_DEFAULT: "policy-type-cisco-default", KIND_CUSTOM: "policy-type-custom",
                     KIND_PLR: "policy-type-plr", KIND_CONTROLLER: "policy-type-controller",
                     KIND_PRODUCT_DEFAULT: "policy-type-factory-installed"}
@@ -48,42 +48,84 @@ def udi_data(pid: str, sn: str) -> dict:
     return {"pid": pid, "sn": sn}
 
 
-def _customer_info(cfg: dict) -> dict:
-    """Utility customer information as cisco-smart-license names it (config and state alike)."""
-    return {("postal-code" if f == "postalcode" else f): cfg[f"customer_info_{f}"] for f in CUSTOMER_INFO_FIELDS}
+def _key_udi(member) -> str:
+    return artifacts.long_udi(member.pid, member.sn)
 
 
-def licensing_config(device: Device) -> dict:
-    cfg = device.config
-    transport = cfg["transport"]
-    transport_data: dict = {"transport-type": TRANSPORT_ENUM[transport]}
-    if transport == "smart":
-        transport_data["transport-smart"] = {"urls": {"url-registration": cfg["url_smart"],
-                                                      "url-utility": cfg["url_utility"]}}
-    transport_data["transport-cslu"] = {"url-cslu": cfg["url_cslu"]}
-    interval = cfg["usage_interval"]
-    return _prune({
-        "enable": cfg["enable"],
-        "custom-id": cfg["custom_id"],
-        "privacy": {"hostname": cfg["privacy_hostname"], "version": cfg["privacy_version"]},
-        "utility": {"utility-enable": cfg["utility_enabled"],
-                    "customer-info": _customer_info(cfg)},
-        "usage": {"interval": interval if interval is not None and 1 <= interval <= 365 else None,
-                  "customer-tags": {f"tag{i}": cfg[f"customer_tag{i}"] for i in range(1, 5)}},
-        "transport": transport_data,
-    })
+def _put(tree: dict, path: tuple[str, ...], value) -> None:
+    for name in path[:-1]:
+        tree = tree.setdefault(name, {})
+    tree[path[-1]] = value
 
 
-def licensing_state(device: Device) -> dict:
-    cfg = device.config
-    timers = device.timers()
-    usage = device.usage()
-    policy = device.policy_in_use()
-    members = device.members
+def _fits(node, value) -> bool:
+    """Whether the value is valid for the leaf (a setting's range may be wider than one model's)."""
+    if node is None or isinstance(value, (bool, str)):
+        return True
+    try:
+        check_value(node, value, from_json=True)
+    except YangError:
+        return False
+    return True
 
-    if device.core.get("plr"):
+
+def settings_tree(cfg, model: str, root) -> dict:
+    """The configuration tree of one model (`cisco`: licensing/config with effective values, `native`:
+    native/license/smart with what is configured, as running-config shows it) from the settings table."""
+    tree: dict = {}
+    for setting in settings.SETTINGS:
+        path = getattr(setting, model)
+        if path is None:
+            continue
+        if model == "cisco":
+            if setting.cisco_when is not None and not setting.cisco_when(cfg):
+                continue
+            value = settings.transport(cfg) if setting.name == "transport" else settings.value(cfg, setting.name)
+        else:
+            value = getattr(cfg, setting.name)
+        if value is None:
+            continue
+        enum = setting.cisco_enum if model == "cisco" else setting.native_enum
+        value = enum.get(value, value)
+        node = root
+        for name in path:
+            node = node.child(name) if node is not None else None
+        if node is not None and node.type is not None and node.type.base == "empty":
+            if not value:
+                continue
+            value = True
+        if _fits(node, value):
+            _put(tree, path, value)
+    return tree
+
+
+def _config_root(qname: str, *path: str):
+    node = get_schema().find(qname)
+    for name in path:
+        node = node.child(name)
+    return node
+
+
+def licensing_config(s: Snapshot) -> dict:
+    return settings_tree(s.config, "cisco", _config_root("cisco-smart-license:licensing", "config"))
+
+
+def _customer_info(s: Snapshot) -> dict:
+    """Utility customer information as cisco-smart-license names it."""
+    return settings_tree(s.config, "cisco", _config_root("cisco-smart-license:licensing", "config"))\
+        .get("utility", {}).get("customer-info", {})
+
+
+def licensing_state(s: Snapshot) -> dict:
+    cfg = s.config
+    timers = s.timers()
+    usage = s.usage()
+    policy = s.policy_in_use()
+    members = s.members
+
+    if s.plr is not None:
         auth = {"authorization-state": "auth-state-authorized-reservation",
-                "authorization-authorized-reservation": {"reservation-time": yang_time(device.core["plr"]["installed_at"])}}
+                "authorization-authorized-reservation": {"reservation-time": yang_time(s.plr.installed_at)}}
     elif usage:
         auth = {"authorization-state": "auth-state-authorized",
                 "authorization-authorized": {
@@ -94,20 +136,22 @@ def licensing_state(device: Device) -> dict:
     else:
         auth = {"authorization-state": "auth-state-none"}
 
-    utility_reporting = "utility-reporting-type-subscription" if cfg["utility_enabled"] else "utility-reporting-type-none"
+    utility = bool(cfg.utility_enabled)
+    transport = s.transport
     state_info = {
         "registration": {"registration-state": "reg-state-not-registered",
                          "export-control-allowed": any(u.export_status == "RESTRICTED - ALLOWED" for u in usage)},
         "authorization": auth,
-        "utility": {"enabled": cfg["utility_enabled"], "reporting": utility_reporting,
-                    "customer-info": _customer_info(cfg)},
-        "custom-id": cfg["custom_id"],
-        "transport": {"transport-type": TRANSPORT_ENUM[cfg["transport"]],
-                      "url-settings": ({"url-registration": cfg["url_smart"], "url-utility": cfg["url_utility"]}
-                                       if cfg["transport"] == "smart" else None)},
-        "privacy": {"hostname": cfg["privacy_hostname"], "version": cfg["privacy_version"]},
+        "utility": {"enabled": utility,
+                    "reporting": "utility-reporting-type-subscription" if utility else "utility-reporting-type-none",
+                    "customer-info": _customer_info(s)},
+        "custom-id": cfg.custom_id,
+        "transport": {"transport-type": settings.TRANSPORT_CISCO_ENUM[transport],
+                      "url-settings": ({"url-registration": s.smart_url, "url-utility": cfg.url_utility}
+                                       if transport == "smart" else None)},
+        "privacy": {"hostname": bool(cfg.privacy_hostname), "version": bool(cfg.privacy_version)},
         "evaluation": {"eval-in-use": False, "eval-expired": False},
-        "udi": udi_data(device.pid, device.sn),
+        "udi": udi_data(s.pid, s.sn),
         "usage": [{
             "entitlement-tag": u.entitlement.full_tag,
             "short-name": u.entitlement.name,
@@ -117,7 +161,7 @@ def licensing_state(device: Device) -> dict:
             "enforcement-mode": ("enforcement-in-compliance" if u.status == "IN USE"
                                  else "enforcement-out-of-compliance"),
             "post-paid": False,
-            "subscription-id": device.core.get("subscriptions", {}).get(u.entitlement.tag),
+            "subscription-id": s.subscriptions.get(u.entitlement.tag),
         } for u in usage],
         "policy": {
             "policy-type": POLICY_TYPE_ENUM.get(policy.kind, "policy-type-custom"),
@@ -129,19 +173,19 @@ def licensing_state(device: Device) -> dict:
                                      "reporting-macd": gp.on_change.days}
                for g, gp in policy.groups.items()},
         },
-        "trust-code": [_trust_entry(device, m) for m in members],
-        "conversion": [{"key_udi": _key_udi(m), "status": _conversion_status(device),
-                        "udi": udi_data(m["pid"], m["sn"])} for m in members],
+        "trust-code": [_trust_entry(s, m) for m in members],
+        "conversion": [{"key_udi": _key_udi(m), "status": _conversion_status(s),
+                        "udi": udi_data(m.pid, m.sn)} for m in members],
         "rum-reports-closed-keys": [{
             "rum-report-key": str(r.id), "report-id": r.id, "udi": udi_data(r.pid, r.sn),
             "report-start-time": yang_time(r.start), "report-end-time": yang_time(r.end),
             "report-state": REPORT_STATE_ENUM[r.state],
-        } for r in device.report_list() if r.state in ("CLOSED", "PENDING", "UNACK")],
+        } for r in s.report_list() if r.state in ("CLOSED", "PENDING", "UNACK")],
         "rum-ack": {"last-received-time": yang_time(timers.last_ack),
                     "next-report-deadline": yang_time(timers.ack_deadline)},
-        "imported-authorizations": _imported_authorizations(device),
+        "imported-authorizations": _imported_authorizations(s),
     }
-    return _prune({"always-enabled": True, "smart-enabled": True, "version": device.agent_version,
+    return _prune({"always-enabled": True, "smart-enabled": True, "version": s.agent_version,
                    "state-info": state_info})
 
 
@@ -149,125 +193,103 @@ INSTALL_TYPE_ENUM = {"slac": "authorization-type-auth-code", "slr": "authorizati
                      "pak": "authorization-type-pak", "plr": "authorization-type-plr"}
 
 
-def _imported_authorizations(device: Device) -> dict:
-    auths = device.core.get("authorizations", {})
-    plr = device.core.get("plr")
+def _imported_authorizations(s: Snapshot) -> dict:
+    auths = s.authorizations()
     overall = []
-    for member in device.members:
+    for member in s.members:
         key = _key_udi(member)
         if any(e["key_udi"] == key for e in overall):
             continue
         installed = []
         if key in auths:
-            installed.append({"install-type": INSTALL_TYPE_ENUM[auths[key]["kind"]],
-                              "install-time": yang_time(auths[key]["installed_at"])})
-        if plr and key in plr.get("udis", [key]):
-            installed.append({"install-type": "authorization-type-plr", "install-time": yang_time(plr["installed_at"])})
-        overall.append({"key_udi": key, "udi": udi_data(member["pid"], member["sn"]),
+            installed.append({"install-type": INSTALL_TYPE_ENUM[auths[key].kind],
+                              "install-time": yang_time(auths[key].installed_at)})
+        if s.plr_covers(key):
+            installed.append({"install-type": "authorization-type-plr", "install-time": yang_time(s.plr.installed_at)})
+        overall.append({"key_udi": key, "udi": udi_data(member.pid, member.sn),
                         "installed-list": installed or [{"install-type": "authorization-type-none"}]})
     totals: dict[str, dict] = {}
     for auth in auths.values():
-        for tag, ent in auth["entitlements"].items():
+        for tag, ent in auth.entitlements.items():
             try:
-                profile_ent = device.profile.entitlement(tag)
+                profile_ent = s.profile.entitlement(tag)
             except KeyError:
                 profile_ent = None
             entry = totals.setdefault(tag, {
-                "entitlement-tag": ent["full_tag"], "short-name": ent["name"],
-                "license-name": profile_ent.display_name if profile_ent else ent["name"],
+                "entitlement-tag": ent.full_tag, "short-name": ent.name,
+                "license-name": profile_ent.display_name if profile_ent else ent.name,
                 "description": profile_ent.description if profile_ent else None, "total-count": 0,
                 "license-enforcement-type": ENFORCEMENT_TYPE_ENUM[profile_ent.enforcement] if profile_ent else None})
-            entry["total-count"] += ent["count"]
+            entry["total-count"] += ent.count
     return {"overall-status": overall, "authorization-list": list(totals.values())}
 
 
-def _key_udi(member: dict) -> str:
-    return f"PID:{member['pid']},SN:{member['sn']}"
-
-
-def _trust_entry(device: Device, member: dict) -> dict:
-    trust = device.core.get("trust", {}).get(_key_udi(member))
+def _trust_entry(s: Snapshot, member) -> dict:
+    trust = s.trust_codes().get(_key_udi(member))
     return {"key_udi": _key_udi(member), "is-installed": trust is not None,
-            "time-installed": yang_time(trust["installed_at"]) if trust else None,
-            "udi": udi_data(member["pid"], member["sn"])}
+            "time-installed": yang_time(trust.installed_at) if trust else None,
+            "udi": udi_data(member.pid, member.sn)}
 
 
-def _conversion_status(device: Device) -> str:
-    return "conversion-status-not-started" if getattr(device.profile, "dlc_supported", False) \
-        else "conversion-status-not-supported"
+def _conversion_status(s: Snapshot) -> str:
+    return "conversion-status-not-started" if s.profile.dlc_supported else "conversion-status-not-supported"
 
 
-def native_data(device: Device) -> dict:
-    cfg = device.config
-    smart = {
-        "transport-type": NATIVE_TRANSPORT[cfg["transport"]],
-        "privacy": {"hostname": True if cfg["privacy_hostname"] else None,
-                    "version": True if cfg["privacy_version"] else None},
-        "utility": {"enable": True if cfg["utility_enabled"] else None,
-                    "customer-info": {f: cfg[f"customer_info_{f}"] for f in ("city", "country", "id", "name",
-                                                                             "postalcode", "state", "street")}},
-        "usage": {"interval": cfg["usage_interval"] if cfg["usage_interval"] and cfg["usage_interval"] <= 365
-                  else None,
-                  "customer-tags": {f"tag{i}": cfg[f"customer_tag{i}"] for i in range(1, 5)}},
-        "url": {"cslu": cfg["url_cslu"],
-                "name": cfg["url_callhome"] if cfg["url_callhome"] != DEFAULT_CALLHOME_URL else None,
-                "utility": cfg["url_utility"]},
-        "customer-id": cfg["custom_id"],
-    }
-    return _prune({"hostname": device.hostname, "version": f"{device.release.major}.{device.release.minor}",
+def native_data(s: Snapshot) -> dict:
+    smart = settings_tree(s.config, "native", _config_root("Cisco-IOS-XE-native:native", "license", "smart"))
+    return _prune({"hostname": s.hostname, "version": f"{s.release.major}.{s.release.minor}",
                    "license": {"smart": smart}})
 
 
-def clock_data(device: Device) -> dict:
-    return {"now": yang_time(device.now()), "offset-seconds": int(round(device.clock.offset)),
-            "frozen": device.clock.frozen}
+def clock_data(s: Snapshot) -> dict:
+    return {"now": yang_time(s.now()), "offset-seconds": int(round(s.clock.offset)),
+            "frozen": s.clock.frozen_at is not None}
 
 
-def faults_data(device: Device) -> dict:
-    return _prune({"fault": [{"id": f["id"], "target": f["target"], "kind": f["kind"],
-                              "remaining-count": f["remaining"], "expires": yang_time(f["expires"])}
-                             for f in device.faults()]})
+def faults_data(s: Snapshot) -> dict:
+    return _prune({"fault": [{"id": f.id, "target": f.target, "kind": f.kind,
+                              "remaining-count": f.remaining, "expires": yang_time(f.expires)}
+                             for f in s.faults(s.now())]})
 
 
 class DeviceData:
-    """The trees of one device, cached per revision."""
+    """The trees of one device, rendered from its published snapshots and cached per snapshot."""
 
     def __init__(self, device: Device):
         self.device = device
         self._lock = threading.Lock()
-        self._cache: dict[str, tuple[int, object]] = {}
+        self._cache: dict[str, tuple[Snapshot, object]] = {}
 
-    def cached(self, key: str, build):
-        """build() is re-run only when the device has changed since the last call for this key."""
-        self.device.tick()
-        revision = self.device.revision
+    def snapshot(self) -> Snapshot:
+        return self.device.snapshot()
+
+    def cached(self, key: str, snap: Snapshot, build):
+        """build(snap) is re-run only for a snapshot this key has not been rendered from."""
         with self._lock:
             hit = self._cache.get(key)
-            if hit is not None and hit[0] == revision:
+            if hit is not None and hit[0] is snap:
                 return hit[1]
-        value = build()
+        value = build(snap)
         with self._lock:
-            self._cache[key] = (revision, value)
+            self._cache[key] = (snap, value)
         return value
 
-    def licensing(self) -> dict:
-        return self.cached("licensing", lambda: {"config": licensing_config(self.device),
-                                                 "state": licensing_state(self.device)})
+    def licensing(self, snap: Snapshot | None = None) -> dict:
+        return self.cached("licensing", snap or self.snapshot(),
+                           lambda s: {"config": licensing_config(s), "state": licensing_state(s)})
 
-    def native(self) -> dict:
-        return self.cached("native", lambda: native_data(self.device))
+    def native(self, snap: Snapshot | None = None) -> dict:
+        return self.cached("native", snap or self.snapshot(), native_data)
 
-    def clock(self) -> dict:
-        return clock_data(self.device)
-
-    def top(self, qname: str) -> dict | None:
+    def top(self, qname: str, snap: Snapshot | None = None) -> dict | None:
         """The data of one top-level node by its qualified name, or None if the device has none."""
+        snap = snap or self.snapshot()
         if qname == "cisco-smart-license:licensing":
-            return self.licensing()
+            return self.licensing(snap)
         if qname == "Cisco-IOS-XE-native:native":
-            return self.native()
+            return self.native(snap)
         if qname == "slpemu-control:clock":
-            return self.clock()
+            return clock_data(snap)
         if qname == "slpemu-control:faults":
-            return faults_data(self.device)
+            return faults_data(snap)
         return None

@@ -32,9 +32,9 @@ def test_slac_request_install_and_return_through_the_cli(router_factory):
     use_licences(device)
     assert sh.run("license smart authorization request add hseck9 local") == ""
     auth = device.authorizations()[device.udi]
-    code = device.authorization_meta()[device.udi]["last_confirmation_code"]
+    code = device.codes[device.udi].last_confirmation_code
     out = sh.run("show license authorization")
-    assert f"      Status: SMART AUTHORIZATION INSTALLED on {show_time(auth['installed_at'])}" in out
+    assert f"      Status: SMART AUTHORIZATION INSTALLED on {show_time(auth.installed_at)}" in out
     assert f"      Last Confirmation code: {code}" in out
     assert "  Router US Export Lic. for DNA (DNA_HSEC):" in out
     parsed = genie(ShowLicenseAuthorization, out)
@@ -47,8 +47,8 @@ def test_slac_request_install_and_return_through_the_cli(router_factory):
     check_status(genie(SL.ShowLicenseStatus, sh.run("show license status")), device)
     tech_text = sh.run("show license tech support")
     stats = device.comm_statistics()["Authorization Request"]
-    assert f"Authorization Request:\n  Attempts: Total={stats['total']}, Success={stats['success']}, " \
-           f"Fail={stats['fail']}  Ongoing Failure:" in tech_text
+    assert f"Authorization Request:\n  Attempts: Total={stats.total}, Success={stats.success}, " \
+           f"Fail={stats.fail}  Ongoing Failure:" in tech_text
     # The tech-support Reservation Info lists the SLAC like the guide's C8300 example (L12856-12868). genie's
     # generic `key: value` rule turns `Total available count: 1` into an int that its own schema rejects, so
     # genie cannot read a real router's tech support with a SLAC either; the text is checked directly.
@@ -62,7 +62,7 @@ def test_slac_request_install_and_return_through_the_cli(router_factory):
     assert device.authorizations()
     device.set_usage("hseck9", 0)
     out = sh.run("license smart authorization return local online")
-    ret = device.authorization_meta()[device.udi]["last_return_code"]
+    ret = device.codes[device.udi].last_return_code
     assert out.splitlines()[:4] == ["", "Enter this return code in Cisco Smart Software Manager portal:",
                                     f"UDI: {device.udi}", f"  Return code: {ret}"]
     assert re.fullmatch(r"([A-Za-z0-9]{6}-){8}[A-Za-z0-9]{3}", ret)
@@ -82,7 +82,7 @@ def test_trust_idtoken_and_sync_smart_transport(router_factory):
     use_licences(device)
     token = make_token("Eg-SA", "Eg-VA")
     assert sh.run(f"license smart trust idtoken {token} local") == ""
-    assert device.trust_codes()[device.udi]["source"] == "idtoken"
+    assert device.trust_codes()[device.udi].source == "idtoken"
     other = make_token("Eg-SA", "Other-VA")
     again = sh.run(f"license smart trust idtoken {other} local")
     assert again.startswith("%")
@@ -93,7 +93,7 @@ def test_trust_idtoken_and_sync_smart_transport(router_factory):
     parsed = genie(SL.ShowLicenseStatus, sh.run("show license status"))
     check_status(parsed, device)
     assert parsed["trust_code_installed"]["active"]["info"] == \
-        f"INSTALLED on {show_time(device.trust_codes()[device.udi]['installed_at'])}"
+        f"INSTALLED on {show_time(device.trust_codes()[device.udi].installed_at)}"
     check_all(genie(SL.ShowLicenseAll, sh.run("show license all")), device)
     check_tech(genie(SL.ShowLicenseTechSupport, sh.run("show license tech support")), device)
     rum = genie(SL.ShowLicenseRumIdAll, sh.run("show license rum id all"))["smart_license_usage_reports"]
@@ -145,7 +145,7 @@ def test_plr_reservation_flow(router_factory):
     code = plr_authorization_code(request)
     assert sh.run(f"license smart reservation install {code}") == "Reservation install successful\n"
     out = sh.run("show license reservation")
-    plr_time = show_time(device.core["plr"]["installed_at"])
+    plr_time = show_time(device.plr.installed_at)
     assert out == ("License reservation: ENABLED\n\nOverall status:\n"
                    f"  Active: {device.udi}\n    Reservation status: UNIVERSAL INSTALLED on {plr_time}\n")
     assert "Policy in use: Permanent License Reservation" in sh.run("show license status") or \
@@ -157,7 +157,7 @@ def test_plr_reservation_flow(router_factory):
     sh.send("yes\n")
     out = sh.read_until_prompt().replace("\r\n", "\n")
     assert "Enter this return code in Cisco Smart Software Manager portal:" in out
-    assert device.core.get("plr") is None
+    assert device.plr is None
 
 
 def test_throughput_and_hseck9_config(router_factory):
@@ -212,7 +212,7 @@ def test_migrated_slr_and_pak(router_factory):
     check_usage_blocks(genie(SL.ShowLicenseUsage, usage)["license_name"], device)
     assert "  Reservation:\n    Reservation status: SPECIFIC" in usage
     auth = sh.run("show license authorization")
-    installed = show_time(device.authorizations()[device.udi]["installed_at"])
+    installed = show_time(device.authorizations()[device.udi].installed_at)
     assert f"      Status: SPECIFIC INSTALLED on {installed}\n" in auth
     assert "\nSpecified license reservations:\n" in auth
     assert genie(ShowLicenseAuthorization, auth)["status"] == "SPECIFIC INSTALLED"

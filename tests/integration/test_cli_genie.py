@@ -62,25 +62,25 @@ def check_status(parsed: dict, device) -> None:
                           "reporting_frequency_days": f"{gp.frequency.days} ({src(gp.frequency)})",
                           "report_on_change_days": f"{gp.on_change.days} ({src(gp.on_change)})"}
     dp = parsed["data_privacy"]
-    assert dp["sending_hostname"] == ("no" if cfg["privacy_hostname"] else "yes")
-    assert dp["version_privacy"] == ("ENABLED" if cfg["privacy_version"] else "DISABLED")
+    assert dp["sending_hostname"] == ("no" if device.setting("privacy_hostname") else "yes")
+    assert dp["version_privacy"] == ("ENABLED" if device.setting("privacy_version") else "DISABLED")
     tr = parsed["transport"]
     pol_kind = pol.kind
     assert tr["type"] == {"cslu": "cslu", "smart": "Smart", "callhome": "Callhome", "off": "Transport Off"}[
-        cfg["transport"]]
-    if cfg["transport"] == "cslu":
-        assert tr["cslu_address"] == (cfg["url_cslu"] or "<empty>")
-    if cfg["transport"] == "smart":
-        assert tr["url"] == cfg["url_smart"]
+        device.setting("transport")]
+    if device.setting("transport") == "cslu":
+        assert tr["cslu_address"] == (device.cslu_url or "<empty>")
+    if device.setting("transport") == "smart":
+        assert tr["url"] == device.smart_url
     if "account_information" in parsed:
         acct = device.account
         ai = parsed["account_information"]
         if acct:
-            assert ai == {"smart_account": f"{acct['smart_account']} As of {show_time(acct['as_of'])}",
-                          "virtual_account": acct["virtual_account"]}
+            assert ai == {"smart_account": f"{acct.smart_account} As of {show_time(acct.as_of)}",
+                          "virtual_account": acct.virtual_account}
         else:
             assert ai == {"smart_account": "<none>", "virtual_account": "<none>"}
-    assert parsed["utility"]["status"] == ("ENABLED" if cfg["utility_enabled"] else "DISABLED")
+    assert parsed["utility"]["status"] == ("ENABLED" if device.setting("utility_enabled") else "DISABLED")
     trust = device.trust_codes()
     got = parsed.get("trust_code_installed")
     if not trust:
@@ -92,12 +92,12 @@ def check_status(parsed: dict, device) -> None:
         pass    # genie ShowLicenseAll's reading of the one-line form (see check_all)
     elif isinstance(got, dict):          # per-UDI form (17.9+ and HA)
         for role, member in zip(("active", "standby"), device.members):
-            key = f"PID:{member['pid']},SN:{member['sn']}"
-            assert got[role]["sn"] == member["sn"]
-            want = f"INSTALLED on {show_time(trust[key]['installed_at'])}" if key in trust else "<none>"
+            key = f"PID:{member.pid},SN:{member.sn}"
+            assert got[role]["sn"] == member.sn
+            want = f"INSTALLED on {show_time(trust[key].installed_at)}" if key in trust else "<none>"
             assert got[role].get("info", "<none>") == want
     else:
-        assert got.strip() == show_time(trust[device.udi]["installed_at"])
+        assert got.strip() == show_time(trust[device.udi].installed_at)
 
 
 def check_summary(parsed: dict, device) -> None:
@@ -138,7 +138,7 @@ def check_all(parsed: dict, device) -> None:
     assert (active["pid"], active["sn"]) == (device.pid, device.sn)
     if device.usage():   # genie records the status only after a License Usage block
         auth = device.authorizations().get(device.udi)
-        assert active["status"] == (f"SMART AUTHORIZATION INSTALLED on {show_time(auth['installed_at'])}"
+        assert active["status"] == (f"SMART AUTHORIZATION INSTALLED on {show_time(auth.installed_at)}"
                                     if auth else "NOT INSTALLED")
     if device.release.account_info:
         s = device.report_summary()
@@ -150,7 +150,7 @@ def check_all(parsed: dict, device) -> None:
 
 def check_tech(parsed: dict, device) -> None:
     sls = parsed["smart_licensing_status"]
-    assert sls["data_privacy"]["sending_hostname"] == ("no" if device.config["privacy_hostname"] else "yes")
+    assert sls["data_privacy"]["sending_hostname"] == ("no" if device.setting("privacy_hostname") else "yes")
     assert parsed["product_information"]["udi"] == {"pid": device.pid, "sn": device.sn}
     assert parsed["agent_version"]["smart_agent_for_licensing"] == device.agent_version
     handles = parsed["license_usage"]["handle"]
@@ -213,7 +213,7 @@ def check_all_parsers(shell, device, with_usage: bool) -> None:
     for kind, key in (("POLICY", "policy"), ("RUM ACK", "rum_ack"), ("ACCOUNT INFO", "account_info"),
                       ("AUTH", "auth"), ("TRUST CODE", "trust_code")):
         records = history.get(kind)
-        want = ("Failure" if records[-1]["result"].startswith("%") else "Success") if records else \
+        want = ("Failure" if records[-1].result.startswith("%") else "Success") if records else \
             "No past Import history"
         assert hist["import_message_history"][key] == want
     if with_usage:
@@ -251,7 +251,7 @@ def test_cslu_transport_with_url_and_privacy(router):
     assert sh.run("license smart proxy address 192.0.2.1") == ""
     assert sh.run("license smart proxy port 3128") == ""
     sh.run("end")
-    assert device.config["url_cslu"] == "http://192.0.2.10:8182/cslu/v1/pi"
+    assert device.setting("url_cslu") == "http://192.0.2.10:8182/cslu/v1/pi"
     parsed = genie(SL.ShowLicenseStatus, sh.run("show license status"))
     check_status(parsed, device)
     assert parsed["transport"]["cslu_address"] == "http://192.0.2.10:8182/cslu/v1/pi"

@@ -87,10 +87,9 @@ def test_no_forms_reach_the_engine_and_running_config(router):
                 "license smart proxy port 3128", "license smart vrf SLP_VRF", "no license smart server-identity-check",
                 "ip http server", "no restconf"):
         assert sh.run(cmd) == "", cmd
-    cfg = d.config
-    assert (cfg["transport"], cfg["privacy_version"], cfg["usage_interval"], cfg["customer_tag1"], cfg["vrf"]) == \
+    assert (d.setting("transport"), d.setting("privacy_version"), d.setting("usage_interval"), d.setting("customer_tag1"), d.setting("vrf")) == \
         ("smart", True, 20, "SA/VA:01", "SLP_VRF")
-    assert d.system["ip_http_server"] is True and d.system["restconf"] is False
+    assert d.system.ip_http_server is True and d.system.restconf is False
     sh.run("end")
     run = sh.run("show running-config")
     for line in ("license smart transport smart",
@@ -110,14 +109,13 @@ def test_no_forms_reach_the_engine_and_running_config(router):
                 "license smart server-identity-check", "no ip http server", "restconf"):
         assert sh.run(cmd) == "", cmd
     sh.run("end")
-    cfg = d.config
-    assert (cfg["transport"], cfg["privacy_version"], cfg["usage_interval"], cfg["customer_tag1"], cfg["vrf"],
-            cfg["proxy_address"], cfg["proxy_port"], cfg["server_identity_check"]) == \
+    assert (d.setting("transport"), d.setting("privacy_version"), d.setting("usage_interval"), d.setting("customer_tag1"), d.setting("vrf"),
+            d.setting("proxy_address"), d.setting("proxy_port"), d.setting("server_identity_check")) == \
         ("cslu", False, None, None, None, None, None, True)
     assert "license smart" not in sh.run("show running-config | include license smart")
     # refusals print the engine's message and change nothing
     sh.run("conf t")
-    before = dict(d.config)
+    before = d.config
     assert sh.run("license smart url default").startswith("%") is False or d.config == before
     assert sh.run("license smart conversion automatic").endswith("% Invalid input detected at '^' marker.\n")
     sh.run("end")
@@ -153,7 +151,7 @@ def test_users_enable_and_public_key_login(router, tmp_path):
     sh.run("conf t")
     sh.run("no username bob")
     sh.run("end")
-    assert "bob" not in router.device.users()
+    assert "bob" not in router.device.users
 
 
 def test_host_key_persists(tmp_path):
@@ -527,7 +525,7 @@ def test_utility_mode_through_the_cli(router_factory):
     assert sh.run("license smart utility") == ""
     assert sh.run("license smart utility customer_info city San Jose") == ""
     sh.run("end")
-    assert r.device.config["utility_enabled"] and r.device.config["customer_info_city"] == "San Jose"
+    assert r.device.setting("utility_enabled") and r.device.setting("customer_info_city") == "San Jose"
     out = sh.run("show license status")
     assert "Utility:\n  Status: ENABLED\n" in out and "    City: San Jose\n" in out
     check_status(genie(SL.ShowLicenseStatus, out), r.device)
@@ -535,7 +533,7 @@ def test_utility_mode_through_the_cli(router_factory):
     sh.run("conf t")
     sh.run("no license smart utility")
     sh.run("end")
-    assert not r.device.config["utility_enabled"]
+    assert not r.device.setting("utility_enabled")
     # a release without utility mode does not offer the keyword
     r2 = router_factory(platform="C8000V", release="17.6.1a")
     sh2 = r2.shell(quiet=True)

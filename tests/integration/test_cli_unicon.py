@@ -47,7 +47,7 @@ def testbed_device(router, tmp_path):
 def test_unicon_connects_configures_and_parses(testbed_device):
     router, dev = testbed_device
     device = router.device
-    assert device.system["logging_console"] is False      # unicon's init config: `no logging console`
+    assert device.system.logging_console is False      # unicon's init config: `no logging console`
     version = dev.parse("show version")
     assert version["version"]["version"] == str(device.release)
     assert version["version"]["xe_version"] == device.release.display
@@ -56,7 +56,7 @@ def test_unicon_connects_configures_and_parses(testbed_device):
     check_summary(dev.parse("show license summary"), device)
     check_status(dev.parse("show license status"), device)
     dev.configure("license smart usage interval 20\nlicense smart transport smart\nlicense smart url default")
-    assert device.config["usage_interval"] == 20 and device.config["transport"] == "smart"
+    assert device.setting("usage_interval") == 20 and device.setting("transport") == "smart"
     status = dev.parse("show license status")
     check_status(status, device)
     assert status["usage_reporting"]["reporting_push_interval"].split()[0] == "20"

@@ -118,7 +118,7 @@ def test_edit_config_round_trip_as_controllers_send_it(service):
         m.edit_config(target="running", config=f'<config><licensing xmlns="{CSL}"><config><transport>'
                       f"<transport-cslu><url-cslu>{url}</url-cslu></transport-cslu></transport></config>"
                       "</licensing></config>")
-        assert dev.config["url_cslu"] == url
+        assert dev.setting("url_cslu") == url
         cfg = data_of(m.get_config("running"))
         assert cfg.findtext(".//csl:transport-cslu/csl:url-cslu", namespaces=NS) == url
         assert cfg.findtext(".//n:native/n:license/n:smart/n:url/n:cslu", namespaces=NS) == url
@@ -131,13 +131,13 @@ def test_edit_config_round_trip_as_controllers_send_it(service):
         assert cfg.findtext(".//csl:usage/csl:interval", namespaces=NS) == "45"
         m.edit_config(target="running", test_option="test-only",
                       config=f"<config>{lic('<config><custom-id>NOPE</custom-id></config>')}</config>")
-        assert dev.config["custom_id"] is None
+        assert dev.setting("custom_id") is None
         m.edit_config(target="running", default_operation="merge",
                       config=f'<config><licensing xmlns="{CSL}" xmlns:nc="{NC}"><config><usage>'
                       '<interval nc:operation="delete"/></usage></config></licensing></config>')
-        assert dev.config["usage_interval"] is None
+        assert dev.setting("usage_interval") is None
     # persisted: a new server on the same state sees it
-    assert dev.store.load_core(dev.device_id)["config"]["url_cslu"] == url
+    assert dev.store.load_core(dev.device_id)["state"]["config"]["url_cslu"] == url
 
 
 BAD_INTERVAL = f'<config><licensing xmlns="{CSL}"><config><usage><interval>0</interval></usage></config></licensing></config>'

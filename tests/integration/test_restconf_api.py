@@ -248,7 +248,7 @@ def test_config_round_trips(rc, device):
     patch = rc.request("PATCH", f"{LIC}/config", body={"cisco-smart-license:config": {
         "transport": {"transport-cslu": {"url-cslu": url}}, "usage": {"interval": 20}}})
     assert patch.status_code == 204, patch.text
-    assert device.config["url_cslu"] == url and device.config["usage_interval"] == 20
+    assert device.setting("url_cslu") == url and device.setting("usage_interval") == 20
     assert layer.get()["Cisco-IOS-XE-native:native"]["license"]["smart"]["url"]["cslu"] == url
     assert rc.get(f"{LIC}/config/transport/transport-cslu/url-cslu").json() == {
         "cisco-smart-license:url-cslu": url}
@@ -272,13 +272,13 @@ def test_config_round_trips(rc, device):
     config.pop("usage", None)
     config["privacy"] = {"hostname": True, "version": False}
     assert rc.request("PUT", f"{LIC}/config", body={"cisco-smart-license:config": config}).status_code == 204
-    assert device.config["privacy_hostname"] is True and device.config["usage_interval"] != 20
+    assert device.setting("privacy_hostname") is True and device.setting("usage_interval") != 20
     # XML bodies, and the native model
     xml = ('<license xmlns="http://cisco.com/ns/yang/Cisco-IOS-XE-native"><smart><transport-type>smart'
            "</transport-type></smart></license>")
     resp = rc.request("PATCH", "/restconf/data/Cisco-IOS-XE-native:native/license", body=xml, ctype=XML)
     assert resp.status_code == 204, resp.text
-    assert device.config["transport"] == "smart"
+    assert device.setting("transport") == "smart"
     assert layer.get()["cisco-smart-license:licensing"]["config"]["transport"]["transport-type"] == \
         "transport-type-smart"
     # the datastore resource takes several modules at once
@@ -286,11 +286,11 @@ def test_config_round_trips(rc, device):
         "cisco-smart-license:licensing": {"config": {"custom-id": "both"}},
         "Cisco-IOS-XE-native:native": {"hostname": "edge-9"}}})
     assert both.status_code == 204, both.text
-    assert device.hostname == "edge-9" and device.config["custom_id"] == "both"
+    assert device.hostname == "edge-9" and device.setting("custom_id") == "both"
 
 
 def test_bad_edits_change_nothing(rc, device):
-    before = dict(device.config)
+    before = device.config
     cases = [
         ("PATCH", f"{LIC}/config", {"cisco-smart-license:config": {"usage": {"interval": 366}}}, 400, "invalid-value"),
         ("PATCH", f"{LIC}/config", {"cisco-smart-license:config": {"nonsense": 1}}, 400, "unknown-element"),

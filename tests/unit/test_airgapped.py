@@ -85,7 +85,7 @@ def test_round_trip_through_the_command_line(make_device, tmp_path):
     dev.flash.write("bootflash:ack.txt", ack_path.read_bytes())
     assert dev.import_file("bootflash:ack.txt").message == "Import Data Successful"
     assert {r.state for r in dev.report_list()} == {"ACK", "OPEN"}
-    assert dev.account["smart_account"] == "SA-1" and dev.policy_in_use().name == "SLE Policy"
+    assert dev.account.smart_account == "SA-1" and dev.policy_in_use().name == "SLE Policy"
 
 
 def test_console_script_runs(tmp_path, make_device):

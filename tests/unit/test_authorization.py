@@ -1,10 +1,13 @@
 """Authorization codes (R38–R48), throughput, PLR (R50), SLR/PAK (R49, R51), factory reset (R69)."""
 
+from dataclasses import replace
+
 import pytest
 
 from emulator.cssm import Cssm, LibraryOutbound, make_token
-from emulator.engine import DeviceError
+from emulator.engine import DeviceError, Throughput
 from emulator.engine.artifacts import PLR_CODE_RE
+from emulator.engine.state import RequestedLicense
 from tests.conftest import DAY, T0, texts
 
 
@@ -19,20 +22,20 @@ def _cslu(dev, cssm):
 
 
 def _state(dev):
-    return (repr(dev.authorizations()), [u for u in dev.usage()], dev.throughput(), dev.authorization_meta())
+    return (repr(dev.authorizations()), [u for u in dev.usage()], dev.throughput(), dev.codes)
 
 
 def test_c8300_hseck9_and_crypto_throughput_scenario(make_device, cssm):
     dev = make_device(platform="C8300-1N1S-6T", release="17.7.1a")
     dev.set_usage("network-advantage", 1)
-    assert dev.set_throughput("1G") == "The current throughput level is 250000 kb/s"     # clamped (R4)
-    assert dev.throughput() == {"configured": "1G", "effective_kbps": 250000, "clamped": True}
+    assert dev.set_throughput("1G") == Throughput("1G", 250000, True)                      # clamped (R4)
+    assert dev.throughput() == Throughput("1G", 250000, True)
     _cslu(dev, cssm)
-    assert dev.set_feature_hseck9(True) == "% use 'write' command to enable 'hseck9' license on next boot"
+    dev.set_feature_hseck9(True)
     auth = dev.authorizations()[dev.udi]                                                  # R39: requested and installed
-    assert auth["kind"] == "slac" and list(auth["entitlements"]) == ["DNA_HSEC"]
-    assert len(auth["confirmation_code"]) == 8
-    assert dev.throughput() == {"configured": "1G", "effective_kbps": 1000000, "clamped": False}   # restored
+    assert auth.kind == "slac" and list(auth.entitlements) == ["DNA_HSEC"]
+    assert len(auth.confirmation_code) == 8
+    assert dev.throughput() == Throughput("1G", 1000000, False)   # restored
     assert texts(dev, "AUTHORIZATION_INSTALL_SUCCESS") == [
         f"A new licensing authorization code was successfully installed on PID:C8300-1N1S-6T,SN:{dev.sn}"]
     dev.write_memory()
@@ -43,16 +46,15 @@ def test_c8300_hseck9_and_crypto_throughput_scenario(make_device, cssm):
         dev.authorization_return(online=True)
     assert exc.value.code == "invalidrequest" and "hseck9" in str(exc.value)
     dev.set_throughput("250M")
-    assert dev.set_feature_hseck9(False) == "% use 'write' command to disable 'hseck9' license on next boot"
+    dev.set_feature_hseck9(False)
     dev.write_memory()
     dev.reload()
     assert [u.entitlement.name for u in dev.usage()] == ["network-advantage_250M"]
     result = dev.authorization_return(online=True)
     [code] = result.codes.values()
-    assert result.text.splitlines() == ["", "Enter this return code in Cisco Smart Software Manager portal:",
-                                        f"UDI: PID:C8300-1N1S-6T,SN:{dev.sn}", f"  Return code: {code}"]
+    assert result.codes == {f"PID:C8300-1N1S-6T,SN:{dev.sn}": code} and result.file is None
     assert len(code) == 59 and code.count("-") == 8
-    assert dev.authorizations() == {} and dev.authorization_meta()[dev.udi]["last_return_code"] == code
+    assert dev.authorizations() == {} and dev.codes[dev.udi].last_return_code == code
     assert texts(dev, "AUTHORIZATION_REMOVED") == [
         f"A licensing authorization code has been removed from PID:C8300-1N1S-6T,SN:{dev.sn}."]
 
@@ -66,7 +68,7 @@ def test_airgapped_slac_request_and_return_files(make_device, cssm):
     slac = cssm.process_authorization_request(dev.flash.read("bootflash:slac.txt"), now=dev.now())
     dev.flash.write("bootflash:slac_code.txt", slac.encode())
     assert dev.import_file("bootflash:slac_code.txt").message == "Import Data Successful"
-    assert list(dev.authorizations()[dev.udi]["entitlements"]) == ["DNA_HSEC"]
+    assert list(dev.authorizations()[dev.udi].entitlements) == ["DNA_HSEC"]
     dev.authorization_return(path="bootflash:auth_return.txt")
     answer = cssm.process_authorization_return(dev.flash.read("bootflash:auth_return.txt"), now=dev.now())
     assert dev.import_data(answer).message == "Import Data Successful"
@@ -95,7 +97,9 @@ def test_slac_install_checks(make_device, cssm, tmp_path):
     # a new SLAC that does not cover hseck9, which is in use: not enough licences (R41)
     dev.authorization_request("replace", "network-advantage") if False else None
     forged = Cssm(state_path=tmp_path / "other.json")
-    dev.core["auth_request"]["entitlements"] = [{"tag": "ESR_P_250M_A", "full_tag": "x", "name": "n", "count": 1}]
+    with dev._op() as ctx:          # a request for another licence than the one in use
+        ctx.put(auth_request=replace(ctx.st.auth_request,
+                                     entitlements=(RequestedLicense("ESR_P_250M_A", "x", "n", 1),)))
     dev.authorization_request_save("req2.txt")
     with pytest.raises(DeviceError) as exc:
         dev.import_data(forged.process_authorization_request(dev.flash.read("req2.txt"), now=dev.now()))
@@ -128,9 +132,9 @@ def test_c8000v_throughput_level_requests_slac(make_device, cssm):
     dev = make_device(platform="C8000V")
     dev.set_usage("network-advantage", 1)
     _cslu(dev, cssm)
-    assert dev.set_throughput("1000") == "The current throughput level is 1000000 kb/s"   # R39 auto SLAC
-    assert dev.set_throughput("T1") == "The current throughput level is 100000 kb/s"
-    assert dev.set_throughput("T4") == "The current throughput level is unthrottled"
+    assert dev.set_throughput("1000").effective_kbps == 1000000                          # R39 auto SLAC
+    assert dev.set_throughput("T1").effective_kbps == 100000
+    assert dev.set_throughput("T4").effective_kbps is None                               # unthrottled
     with pytest.raises(DeviceError):
         dev.set_throughput("42")
 
@@ -140,11 +144,9 @@ def test_plr_request_install_return(make_device):
     with pytest.raises(DeviceError):
         dev.reservation_request()                                   # needs `license smart reservation`
     dev.apply_config({"reservation": True})
-    text = dev.reservation_request()
-    lines = text.splitlines()
-    assert lines[:3] == ["Enter this request code in the Cisco Smart Software Manager portal:", "",
-                         f"UDI: PID:C8000V,SN:{dev.sn}"]
-    request_code = lines[3].split(": ", 1)[1]
+    request = dev.reservation_request()
+    assert list(request.codes) == [f"PID:C8000V,SN:{dev.sn}"]
+    [request_code] = request.codes.values()
     assert request_code.startswith(f"DB-ZC8000V:{dev.sn}-")
     code = Cssm.plr_authorization(request_code)
     assert len(code) == 58 and PLR_CODE_RE.match(code)
@@ -154,14 +156,14 @@ def test_plr_request_install_return(make_device):
     dev.set_usage("network-advantage", 1)
     dev.set_usage("hseck9", 1)
     dev.set_throughput("2500")
-    assert dev.reservation_install(code) == "Reservation install successful"
-    assert dev.throughput()["effective_kbps"] == 2500000
+    dev.reservation_install(code)
+    assert dev.throughput().effective_kbps == 2500000
     assert {u.status for u in dev.usage()} == {"IN USE"}
     assert dev.timers().ack_deadline is None                       # PLR needs no reporting (R50)
     result = dev.reservation_return()
     [ret] = result.codes.values()
-    assert len(ret) == 38 and result.text.splitlines()[-1] == f"    Return code: {ret}"
-    assert dev.throughput()["effective_kbps"] == 250000            # back to 250 Mbps (L9652)
+    assert len(ret) == 38 and list(result.codes) == [dev.udi]
+    assert dev.throughput().effective_kbps == 250000            # back to 250 Mbps (L9652)
 
 
 def test_plr_only_on_c8000v_from_17_10(make_device):
@@ -175,7 +177,7 @@ def test_migrated_slr_and_pak(make_device):
     slr = make_device(platform="C1111-8P", release="17.3.2")
     other = next(e.name for e in slr.profile.entitlements if not e.hseck9)
     slr.migrate_legacy("slr", {"hseck9": 1})
-    assert slr.config["transport"] == "off" and slr.config["reservation"] is True
+    assert slr.setting("transport") == "off" and slr.setting("reservation") is True
     [hsec] = slr.usage()
     assert hsec.export_status == "RESTRICTED - ALLOWED" and hsec.entitlement.tag == "ISR_1100_8P_Hsec"
     assert slr.policy_in_use().kind == "slr"
@@ -186,7 +188,7 @@ def test_migrated_slr_and_pak(make_device):
     assert slr.timers().ack_deadline == T0 + 90 * DAY
     pak = make_device(device_id="pak", platform="ISR4331/K9", release="17.3.2")
     pak.migrate_legacy("pak", {pak.profile.entitlements[0].name: 1})
-    assert pak.config["transport"] == "cslu" and pak.authorizations()[pak.udi]["kind"] == "pak"
+    assert pak.setting("transport") == "cslu" and pak.authorizations()[pak.udi].kind == "pak"
 
 
 def test_factory_reset_keeps_only_licences_in_use(make_device, cssm):
@@ -213,8 +215,7 @@ def test_factory_reset_keeps_only_licences_in_use(make_device, cssm):
 def test_license_boot_level_applies_after_write_and_reload(make_device):
     dev = make_device(platform="C8000V")
     assert dev.boot_level() == ("network-advantage", "dna-advantage")          # the profile's default
-    assert dev.set_boot_level("network-essentials", "dna-essentials") == (
-        "% use 'write' command to make license boot config take effect on next boot")
+    dev.set_boot_level("network-essentials", "dna-essentials")
     dev.reload()
     assert dev.usage() == []                                                    # not written yet
     dev.write_memory()
@@ -237,6 +238,6 @@ def test_c8000v_licence_follows_the_throughput_tier(make_device):
     assert sorted(u.entitlement.name for u in dev.usage()) == ["dna-advantage_T2", "network-advantage_T2"]
     ended = [r for r in dev.report_list() if r.feature.endswith("_250M")]
     assert [(r.state, r.reason, r.next_id) for r in ended] == [("CLOSED", "DECONFIG", 0)] * 2
-    assert dev.throughput() == {"configured": "T2", "effective_kbps": 250000, "clamped": True}
+    assert dev.throughput() == Throughput("T2", 250000, True)
     dev.set_throughput(None)                                     # `no platform hardware throughput level`
     assert sorted(u.entitlement.name for u in dev.usage()) == ["dna-advantage_250M", "network-advantage_250M"]

@@ -19,19 +19,19 @@ def test_c8000v_ha_scenario(make_device, cssm):
     dev.set_usage("network-advantage", 1)
     dev.trust_idtoken(make_token("SA", "VA"), all_members=True)
     dev.ha_add_member("C8000V", "9STANDBY001", "Standby")
-    assert [m["role"] for m in dev.members] == ["Active", "Standby"]
+    assert [m.role for m in dev.members] == ["Active", "Standby"]
     # R58: direct CSSM → trust sync installs a trust code on the new member
     assert set(dev.trust_codes()) == {dev.udi, "PID:C8000V,SN:9STANDBY001"}
-    assert dev.comm_statistics()["Trust Sync"]["success"] == 1
+    assert dev.comm_statistics()["Trust Sync"].success == 1
     # R29: the HA event closed the reports and triggers reporting two minutes later
     assert dev.timers().next_report_push == T0 + 120
     # `all` covers every distinct UDI (R59): one authorization per UDI (R56)
     dev.authorization_request("add", "hseck9", all_members=True)
     assert set(dev.authorizations()) == {dev.udi, "PID:C8000V,SN:9STANDBY001"}
     dev.ha_switchover()
-    assert dev.udi == f"PID:C8000V,SN:{dev.members[0]['sn']}" and dev.members[0]["sn"] == "9STANDBY001"
+    assert dev.udi == f"PID:C8000V,SN:{dev.members[0].sn}" and dev.members[0].sn == "9STANDBY001"
     assert any(e.name == "HA_ROLE" for e in dev.events())
-    dev.ha_remove_member(dev.members[1]["sn"])
+    dev.ha_remove_member(dev.members[1].sn)
     assert len(dev.members) == 1
     with pytest.raises(DeviceError):
         dev.ha_switchover()
@@ -70,9 +70,9 @@ def test_utility_mode_rules(make_device, cssm):
     # an ACK with subscription ids starts utility reporting
     dev.attach_outbound(LibraryOutbound(cssm, dev.now))
     dev.sync()        # the overdue scheduled push goes out first; its ACK brings a trust code and subscriptions
-    assert dev.trust_codes()[dev.udi]["source"] == "ack"
+    assert dev.trust_codes()[dev.udi].source == "ack"
     assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
-    assert dev.core["subscriptions"]
+    assert dev.subscriptions
     reports = [r for r in dev.report_list() if r.state == "ACK"]
     assert reports and all(r.utility for r in reports)
     dev.apply_config({"utility_enabled": False})

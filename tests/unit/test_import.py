@@ -8,7 +8,7 @@ from tests.conftest import DAY, T0, texts
 
 
 def _state(dev):
-    return (repr(dev.core), [r.to_dict() for r in dev.report_list()], dev.policy_in_use())
+    return (dev.st, [r.to_dict() for r in dev.report_list()], dev.policy_in_use())
 
 
 def _save_and_ack(dev, cssm, **kwargs):
@@ -38,7 +38,8 @@ def test_ack_import_acknowledges_reports_and_resets_the_deadline(make_device, cs
     t = dev.timers()
     assert t.last_ack == T0 + 2 * DAY
     assert t.ack_deadline == T0 + 2 * DAY + 90 * DAY          # R14: min frequency in use (subscription 90)
-    assert dev.account == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA", "as_of": pytest.approx(T0 + 2 * DAY)}
+    assert (dev.account.smart_account, dev.account.virtual_account) == ("Eg-SA", "Eg-VA")
+    assert dev.account.as_of == pytest.approx(T0 + 2 * DAY)
     assert texts(dev, "LICENSING") == ["SIP service is Up. License report acknowledged."]
     assert dev.report_summary().acknowledged == 4
 
@@ -90,7 +91,7 @@ def test_account_info_is_replaced_only_by_a_newer_ack(make_device, cssm):
     dev.advance_clock(200)
     dev.import_file("newer.txt")
     dev.import_file("older.txt")
-    assert dev.account["smart_account"] == "New-SA"
+    assert dev.account.smart_account == "New-SA"
 
 
 def test_account_info_needs_17_7_1(make_device, cssm):

@@ -73,7 +73,7 @@ class Lifecycle(RuleBasedStateMachine):
         assert summary.collecting_data == len(self.dev.usage())
         assert summary.collecting_data == sum(r.state == "OPEN" for r in reports)
         assert summary.acknowledged + summary.waiting_for_ack + summary.available_to_report == len(reports)
-        assert self.dev._holding_live == sum(r.storage == "EXIST" and r.state != "OPEN" for r in reports)
+        assert self.dev.ctx.holding_live == sum(r.storage == "EXIST" and r.state != "OPEN" for r in reports)
         for r in reports:
             if r.state != "OPEN":
                 assert r.end is not None and r.end >= r.start

@@ -182,7 +182,8 @@ def test_get_config_holds_config_only(server):
     assert {etree.QName(e).localname for e in data} == {"licensing", "native"}
     assert data.find("csl:licensing/csl:state", NS) is None
     assert data.findtext("csl:licensing/csl:config/csl:enable", namespaces=NS) == "false"
-    assert data.findtext("n:native/n:license/n:smart/n:transport-type", namespaces=NS) == "cslu"
+    # the default transport is not configuration: neither running-config nor the native model shows it
+    assert data.find("n:native/n:license/n:smart/n:transport-type", NS) is None
 
 
 def test_subtree_selection_containment_and_content_match(server):
@@ -304,24 +305,24 @@ def test_edit_config_operations_round_trip(server):
     c.ok(edit(lic(f"<config><transport><transport-cslu><url-cslu>{url}</url-cslu></transport-cslu></transport>"
                   "<usage><interval>20</interval><customer-tags><tag1>SA/VA:01</tag1></customer-tags></usage>"
                   "</config>")))
-    assert dev.config["url_cslu"] == url and dev.config["usage_interval"] == 20
+    assert dev.setting("url_cslu") == url and dev.setting("usage_interval") == 20
     native = c.ok("<get-config><source><running/></source></get-config>").find(".//n:native/n:license/n:smart", NS)
     assert native.findtext("n:url/n:cslu", namespaces=NS) == url          # the same setting in both models
     op = f'xmlns:nc="{NC}"'
     c.ok(edit(f'<licensing xmlns="{CSL}" {op}><config><usage><customer-tags nc:operation="delete"/></usage>'
               "</config></licensing>"))
-    assert dev.config["customer_tag1"] is None
+    assert dev.setting("customer_tag1") is None
     c.error(edit(f'<licensing xmlns="{CSL}" {op}><config><custom-id nc:operation="delete"/></config></licensing>'),
             "data-missing")
     c.ok(edit(f'<licensing xmlns="{CSL}" {op}><config><custom-id nc:operation="remove"/></config></licensing>'))
     c.ok(edit(f'<licensing xmlns="{CSL}" {op}><config><custom-id nc:operation="create">C1</custom-id></config>'
               "</licensing>"))
-    assert dev.config["custom_id"] == "C1"
+    assert dev.setting("custom_id") == "C1"
     c.error(edit(f'<licensing xmlns="{CSL}" {op}><config><custom-id nc:operation="create">C2</custom-id>'
                  "</config></licensing>"), "data-exists")
     c.ok(edit(f'<licensing xmlns="{CSL}" {op}><config><usage nc:operation="replace"><interval>7</interval></usage>'
               "</config></licensing>"))
-    assert dev.config["usage_interval"] == 7
+    assert dev.setting("usage_interval") == 7
     # native model edit, seen through cisco-smart-license
     c.ok(edit(f'<native xmlns="{NATIVE}"><license><smart><transport-type>Off</transport-type></smart></license>'
               "</native>"))
@@ -333,24 +334,24 @@ def test_edit_config_parameters(server):
     dev = server.device
     c = Client(server)
     c.ok(edit(lic("<config><custom-id>T1</custom-id></config>"), test_option="test-only"))
-    assert dev.config["custom_id"] is None
+    assert dev.setting("custom_id") is None
     c.ok(edit(lic("<config><custom-id>T2</custom-id></config>"), default_operation="none"))
-    assert dev.config["custom_id"] is None                  # none: nothing without an explicit operation
+    assert dev.setting("custom_id") is None                  # none: nothing without an explicit operation
     c.ok(edit(lic("<config><custom-id>T3</custom-id></config>"), test_option="set", error_option="stop-on-error"))
-    assert dev.config["custom_id"] == "T3"
+    assert dev.setting("custom_id") == "T3"
     c.error(edit(lic(""), default_operation="overwrite"), "invalid-value")
     c.error(edit(lic(""), test_option="maybe"), "invalid-value")
     c.error(edit(lic(""), error_option="ignore"), "invalid-value")
     # atomic: one bad value refuses the whole edit
     c.error(edit(lic("<config><custom-id>T4</custom-id><usage><interval>0</interval></usage></config>")),
             "invalid-value")
-    assert dev.config["custom_id"] == "T3"
+    assert dev.setting("custom_id") == "T3"
     # continue-on-error applies what it can and reports the rest
     reply = c.rpc(edit(lic("<config><custom-id>T5</custom-id></config>")
                        + f'<native xmlns="{NATIVE}"><license><smart><usage><interval>999</interval></usage>'
                          "</smart></license></native>", error_option="continue-on-error"))
     assert [e.findtext("nc:error-tag", namespaces=NS) for e in reply.findall("nc:rpc-error", NS)] == ["invalid-value"]
-    assert dev.config["custom_id"] == "T5"
+    assert dev.setting("custom_id") == "T5"
 
 
 @pytest.mark.parametrize("config,tag", [
@@ -365,7 +366,7 @@ def test_edit_config_parameters(server):
     (lic(f'<config xmlns:nc="{NC}" nc:operation="explode"/>'), "bad-attribute"),
 ])
 def test_bad_edits_are_rpc_errors_and_change_nothing(server, config, tag):
-    before = dict(server.device.config)
+    before = server.device.config
     err = Client(server).error(edit(config), tag)
     assert server.device.config == before
     if tag == "invalid-value" and "interval" in config:
@@ -386,7 +387,7 @@ def test_edit_config_refusals(server):
     c.ok(f"<validate><source><config>{lic('<config><custom-id>V</custom-id></config>')}</config></source></validate>")
     c.error(f"<validate><source><config>{lic('<config><usage><interval>0</interval></usage></config>')}</config>"
             "</source></validate>", "invalid-value")
-    assert server.device.config["custom_id"] is None
+    assert server.device.setting("custom_id") is None
     for op in ("commit", "discard-changes", "copy-config", "delete-config"):
         c.error(f"<{op}/>", "operation-not-supported")
     c.error("<get-config><source><startup/></source></get-config>", "invalid-value")

@@ -12,7 +12,7 @@ from tests.conftest import DAY, T0
 
 
 def _snapshot(dev):
-    return (json.dumps(dev.core, sort_keys=True), [r.to_dict() for r in dev.report_list()], dev.policy_in_use(), dev.timers(),
+    return (dev.st, [r.to_dict() for r in dev.report_list()], dev.policy_in_use(), dev.timers(),
             [m.line() for m in dev.syslog()], [e.line() for e in dev.events()])
 
 
@@ -78,4 +78,4 @@ def test_refused_config_is_not_persisted(make_device):
         dev.apply_config({"usage_interval": 10, "transport": "carrier-pigeon"})
     dev.store.close()
     again = make_device()
-    assert again.config["usage_interval"] is None and again.config["transport"] == "cslu"
+    assert again.setting("usage_interval") is None and again.setting("transport") == "cslu"

@@ -27,7 +27,7 @@ def test_first_push_two_minutes_after_first_use_then_every_interval(connected):
     dev.advance_clock(3600)
     t = dev.timers()
     assert t.last_ack == T0 + 360 and t.next_ack_push_check is None
-    assert dev.comm_statistics()["Result Polling"]["success"] == 1
+    assert dev.comm_statistics()["Result Polling"].success == 1
     assert t.next_report_push == T0 + 120 + 30 * DAY
     assert texts(dev, "LICENSING") == ["SIP service is Up. License report acknowledged."]
     dev.advance_clock(31 * DAY)
@@ -51,7 +51,7 @@ def test_failed_push_retries_every_15_minutes(connected):
     assert texts(dev, "COMM_RESTORED") == ["Communications with Cisco Smart License Utility (CSLU) restored."]
     assert dev.timers().last_report_push == T0 + 120 + 3 * 900
     stats = dev.comm_statistics()["Usage Reporting"]
-    assert (stats["total"], stats["success"], stats["fail"]) == (4, 1, 3)
+    assert (stats.total, stats.success, stats.fail) == (4, 1, 3)
 
 
 def test_automatic_pushes_are_throttled_to_one_a_day(connected):
@@ -87,6 +87,6 @@ def test_a_poll_id_the_peer_does_not_know_is_dropped(connected, tmp_path):
     dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / "other.json"), dev.now))   # peer lost it
     dev.advance_clock(300)
     stats = dev.comm_statistics()["Result Polling"]
-    assert stats["fail"] == 1 and stats["failure_reason"].startswith("Invalid Polling Id")
+    assert stats.fail == 1 and stats.failure_reason.startswith("Invalid Polling Id")
     assert dev.timers().next_ack_push_check is None
     assert {r.state for r in dev.report_list() if r.end} == {"UNACK"}     # sent again with the next push

@@ -68,7 +68,7 @@ def test_usage_interval_semantics(make_device):
     assert dev.timers().push_interval_days == 90      # off: min(interval, policy frequency 90)
     with pytest.raises(DeviceError):
         dev.apply_config({"usage_interval": 3651})
-    assert dev.config["usage_interval"] == 200 and dev.config["transport"] == "off"   # unchanged
+    assert dev.setting("usage_interval") == 200 and dev.setting("transport") == "off"   # unchanged
 
 
 def test_removing_every_licence_is_a_change_that_needs_a_report(make_device):
@@ -93,12 +93,14 @@ def test_unknown_licence_and_bad_count_are_refused(make_device):
 def test_url_default_follows_the_transport_set_in_the_same_change(make_device):
     dev = make_device()
     dev.apply_config({"url_default": True, "transport": "smart"})
-    assert dev.config["url_smart"] == "https://smartreceiver.cisco.com/licservice/license"
+    assert dev.smart_url == "https://smartreceiver.cisco.com/licservice/license"
     dev.apply_config({"transport": "cslu"})
     dev.apply_config({"url_default": True})
-    assert dev.config["url_cslu"] == "https://cslu-local:8182/cslu/v1/pi"           # L10293-10298
+    assert dev.cslu_url == "https://cslu-local:8182/cslu/v1/pi"                      # L10293-10298
+    dev.apply_config({"url_cslu": "http://10.0.0.1:8182/cslu/v1/pi"})
     dev.apply_config({"url_cslu": None})
-    assert dev.config["url_cslu"] == "http://cslu-local:8182/cslu/v1/pi"            # `no ... url cslu`, L10272
+    assert dev.setting("url_cslu") == "http://cslu-local:8182/cslu/v1/pi"            # `no ... url cslu`, L10272
+    dev.apply_config({"url_default": False})
     with pytest.raises(DeviceError):
         dev.apply_config({"transport": "off", "url_default": True})
-    assert dev.config["transport"] == "cslu"
+    assert dev.setting("transport") == "cslu"

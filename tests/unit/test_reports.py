@@ -66,8 +66,8 @@ def test_summary_counters(make_device):
 
 
 def test_storage_limit_purges_oldest_unacknowledged(make_device, monkeypatch):
-    import emulator.engine.device as device_module
-    monkeypatch.setattr(device_module, "REPORT_STORAGE_LIMIT", 5)
+    import emulator.engine.reporting as reporting_module
+    monkeypatch.setattr(reporting_module, "REPORT_STORAGE_LIMIT", 5)
     dev = make_device()
     dev.set_usage("network-advantage", 1)
     dev.advance_clock(8 * DAY + 1)

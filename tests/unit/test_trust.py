@@ -25,8 +25,8 @@ def test_idtoken_installs_trust_then_policy_then_reports(make_device, cssm):
     dev.advance_clock(60)
     dev.trust_idtoken(make_token("Eg-SA", "Eg-VA"), all_members=False)
     trust = dev.trust_codes()[dev.udi]
-    assert trust["installed_at"] == T0 + 60 and trust["source"] == "idtoken" and trust["usable"]
-    assert trust["account"] == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA"}
+    assert trust.installed_at == T0 + 60 and trust.source == "idtoken" and trust.usable
+    assert trust.account == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA"}
     mnemonics = [m.mnemonic for m in dev.syslog()][-4:]
     assert mnemonics == ["TRUST_INSTALL_SUCCESS", "POLICY_INSTALL_SUCCESS", "LICENSING", "POLICY_INSTALL_SUCCESS"]
     assert texts(dev, "TRUST_INSTALL_SUCCESS") == [
@@ -50,7 +50,7 @@ def test_second_idtoken_without_force_is_refused(make_device, cssm):
         "A trust code is already installed for this product instance."]
     assert other.trust_codes() == {}
     other.trust_idtoken(make_token("SA", "VA"), force=True)
-    assert other.trust_codes()[other.udi]["source"] == "idtoken"
+    assert other.trust_codes()[other.udi].source == "idtoken"
 
 
 def test_token_of_another_virtual_account_needs_force(make_device, cssm):
@@ -61,7 +61,7 @@ def test_token_of_another_virtual_account_needs_force(make_device, cssm):
         dev.trust_idtoken(make_token("SA", "VA-2"))
     assert texts(dev, "TRUST_CODE_INSTALL_FAILED")[-1].endswith("Smart Account/Virtual Account mismatch.")
     dev.trust_idtoken(make_token("SA", "VA-2"), force=True)
-    assert dev.trust_codes()[dev.udi]["account"]["virtual_account"] == "VA-2"
+    assert dev.trust_codes()[dev.udi].account["virtual_account"] == "VA-2"
 
 
 def test_idtoken_needs_direct_transport_and_reachability(make_device, cssm):
@@ -75,7 +75,7 @@ def test_idtoken_needs_direct_transport_and_reachability(make_device, cssm):
     assert exc.value.code == "commsend"
     assert texts(dev, "COMM_FAILED") == ["Communications failure with the Cisco Smart Software Manager (CSSM) : "
                                          "Unable to resolve server hostname/domain name"]
-    assert dev.comm_statistics()["Trust Establishment"]["fail"] == 1
+    assert dev.comm_statistics()["Trust Establishment"].fail == 1
     _direct(dev, cssm)
     dev.inject_fault("timeout", "cssm", count=1)
     with pytest.raises(DeviceError):
@@ -92,7 +92,7 @@ def test_trust_request_file_round_trip(make_device, cssm):
     answer = cssm.process_trust_request(dev.flash.read("bootflash:trust_req.txt"), now=dev.now())
     dev.flash.write("bootflash:trust.txt", answer.encode())
     assert dev.import_file("bootflash:trust.txt").message == "Import Data Successful"
-    assert dev.trust_codes()[dev.udi]["source"] == "file"
+    assert dev.trust_codes()[dev.udi].source == "file"
     # a trust code made for another device key is refused and changes nothing
     other = make_device(device_id="other", serial="9XXXXXXXXXX")
     other.save_trust_request("t.txt")
@@ -109,12 +109,12 @@ def test_usage_file_carries_a_trust_request_from_17_7_1(make_device, cssm):
     assert b"smartLicenseTrustRequest" not in old.flash.read("u.txt")
     dev = make_device(release="17.7.1a")
     dev.install_factory_trust()
-    assert dev.trust_codes()[dev.udi]["usable"] is False          # a factory code cannot talk to CSSM (R34)
+    assert dev.trust_codes()[dev.udi].usable is False          # a factory code cannot talk to CSSM (R34)
     dev.set_usage("network-advantage", 1)
     dev.save_usage("all", "u.txt")
     assert b"smartLicenseTrustRequest" in dev.flash.read("u.txt")
     dev.import_data(cssm.process_usage(dev.flash.read("u.txt"), now=dev.now()))
     trust = dev.trust_codes()[dev.udi]
-    assert (trust["source"], trust["usable"]) == ("ack", True)     # the ACK's code overwrote it (R32)
+    assert (trust.source, trust.usable) == ("ack", True)     # the ACK's code overwrote it (R32)
     dev.save_usage("unreported", "v.txt")
     assert b"smartLicenseTrustRequest" not in dev.flash.read("v.txt")

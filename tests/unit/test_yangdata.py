@@ -11,7 +11,7 @@ import bindings.cisco_ios_xe_native as native_bindings
 import bindings.cisco_smart_license as csl_bindings
 import bindings.slpemu_control as control_bindings
 from emulator.cssm import Cssm
-from emulator.engine.device import CSLU_URL_AFTER_NO
+from emulator.engine.settings import CSLU_DISCOVERY_URL as CSLU_URL_AFTER_NO
 from emulator.yangdata import DataLayer, YangError, decode_json, decode_xml, json_member, to_xml
 from emulator.yangdata.codec import xml_string
 from tests.conftest import DAY, T0
@@ -54,7 +54,7 @@ def _authorized_ha_device(make_device, tmp_path):
 def _plr_device(make_device, tmp_path):
     dev = make_device(device_id="plr", platform="C8000V", release="17.10.1a")
     dev.apply_config({"reservation": True})
-    code = dev.reservation_request().splitlines()[-1].split(": ")[1]
+    [code] = dev.reservation_request().codes.values()
     dev.reservation_install(Cssm.plr_authorization(code))
     dev.set_usage("hseck9", 1)
     return dev
@@ -132,18 +132,18 @@ def test_edit_config_through_both_models(make_device):
     layer.edit([_xml_edit(layer, f'<licensing xmlns="{CSL}"><config><transport><transport-cslu>'
                                  "<url-cslu>http://192.168.0.1:8182/cslu/v1/pi</url-cslu>"
                                  "</transport-cslu></transport></config></licensing>")])
-    assert dev.config["url_cslu"] == "http://192.168.0.1:8182/cslu/v1/pi"
+    assert dev.setting("url_cslu") == "http://192.168.0.1:8182/cslu/v1/pi"
     assert layer.get()["Cisco-IOS-XE-native:native"]["license"]["smart"]["url"]["cslu"] == \
         "http://192.168.0.1:8182/cslu/v1/pi"
     layer.edit([_xml_edit(layer, f'<native xmlns="{NATIVE}"><hostname>edge-1</hostname><license><smart>'
                                  "<transport-type>Off</transport-type><usage><interval>20</interval></usage>"
                                  "</smart></license></native>")])
-    assert (dev.hostname, dev.config["transport"], dev.config["usage_interval"]) == ("edge-1", "off", 20)
+    assert (dev.hostname, dev.setting("transport"), dev.setting("usage_interval")) == ("edge-1", "off", 20)
     assert layer.get()["cisco-smart-license:licensing"]["config"]["transport"]["transport-type"] == "transport-type-off"
     nc = "urn:ietf:params:xml:ns:netconf:base:1.0"
     layer.edit([_xml_edit(layer, f'<licensing xmlns="{CSL}" xmlns:nc="{nc}"><config><transport><transport-cslu>'
                                  '<url-cslu nc:operation="delete"/></transport-cslu></transport></config></licensing>')])
-    assert dev.config["url_cslu"] == CSLU_URL_AFTER_NO       # what `no license smart url cslu` leaves
+    assert dev.setting("url_cslu") == CSLU_URL_AFTER_NO       # what `no license smart url cslu` leaves
 
 
 def test_json_edit_and_choice_cases(make_device):
@@ -153,9 +153,9 @@ def test_json_edit_and_choice_cases(make_device):
     body = {"config": {"transport": {"transport-type": "transport-type-smart",
                                      "transport-smart": {"urls": {"url-registration": "https://cssm.example/x"}}}}}
     layer.edit(decode_json(node, body))
-    assert dev.config["transport"] == "smart" and dev.config["url_smart"] == "https://cssm.example/x"
+    assert dev.setting("transport") == "smart" and dev.setting("url_smart") == "https://cssm.example/x"
     layer.edit(decode_json(node, {"config": {"transport": {"transport-smart": {"url-default": True}}}}))
-    assert dev.config["url_smart"] == "https://smartreceiver.cisco.com/licservice/license"
+    assert dev.smart_url == "https://smartreceiver.cisco.com/licservice/license" and dev.config.url_default
 
 
 @pytest.mark.parametrize("xml,tag", [
@@ -173,7 +173,7 @@ def test_json_edit_and_choice_cases(make_device):
 def test_bad_edits_are_refused_and_change_nothing(make_device, xml, tag):
     dev = make_device()
     layer = DataLayer(dev)
-    before = dict(dev.config)
+    before = dev.config
     with pytest.raises(YangError) as exc:
         layer.edit([_xml_edit(layer, xml)])
     assert exc.value.tag == tag
@@ -187,7 +187,7 @@ def test_edits_of_two_models_are_atomic(make_device):
     bad = _xml_edit(layer, f'<native xmlns="{NATIVE}"><hostname>has space</hostname></native>')
     with pytest.raises(YangError):
         layer.edit([good, bad])
-    assert dev.config["custom_id"] is None and dev.hostname == "Router"
+    assert dev.setting("custom_id") is None and dev.hostname == "Router"
 
 
 def test_rpcs_reach_the_engine(make_device, tmp_path):
@@ -213,7 +213,7 @@ def test_rpcs_reach_the_engine(make_device, tmp_path):
         layer.invoke(rpc["cisco-smart-license:import-file"], {})
     assert exc.value.tag == "missing-element"
     fid = layer.invoke(rpc["slpemu-control:inject-fault"], {"kind": "timeout", "count": 2})["fault-id"]
-    assert [f["id"] for f in dev.faults()] == [fid]
+    assert [f.id for f in dev.faults()] == [fid]
     assert layer.invoke(rpc["slpemu-control:clear-faults"], {}) == {"cleared": 1}
 
 
@@ -228,7 +228,7 @@ def test_faults_are_rendered(make_device):
     doc = json_member(layer.schema.top["slpemu-control:faults"], layer.get()["slpemu-control:faults"])
     pybind_json.loads_ietf(json.dumps(doc), control_bindings, "slpemu_control")
     dev.advance_clock(61)
-    assert [f["id"] for f in dev.faults()] == [1]
+    assert [f.id for f in dev.faults()] == [1]
 
 
 def test_trust_authorization_and_ha_rpcs(make_device, tmp_path):
@@ -242,7 +242,7 @@ def test_trust_authorization_and_ha_rpcs(make_device, tmp_path):
     dev.apply_config({"transport": "smart", "url_default": True})
     assert layer.invoke(rpc["cisco-smart-license:id-token-trust"], {"id-token": make_token("SA", "VA")}) == {
         "return-code": "registrationinprogress"}
-    assert dev.trust_codes()[dev.udi]["usable"]
+    assert dev.trust_codes()[dev.udi].usable
     assert layer.invoke(rpc["cisco-smart-license:authorization-request-online"], {"feature-name": "hseck9"}) == {
         "return-code": "success"}
     out = layer.invoke(rpc["cisco-smart-license:authorization-code-return-online"], {})
@@ -253,7 +253,7 @@ def test_trust_authorization_and_ha_rpcs(make_device, tmp_path):
         "add": "hseck9", "local": True}}}})
     assert out == {"result": ""} and dev.authorizations()
     layer.invoke(rpc["slpemu-control:ha-add-member"], {"pid": "C8300-1N1S-6T", "sn": "FDO0000STBY"})
-    assert [m["role"] for m in dev.members] == ["Active", "Standby"]
+    assert [m.role for m in dev.members] == ["Active", "Standby"]
     layer.invoke(rpc["slpemu-control:ha-switchover"], {})
     assert dev.sn == "FDO0000STBY"
     with pytest.raises(YangError):

@@ -39,7 +39,7 @@ class CliServer:
         self.ssh = SSHServer(host, port, host_key_path=self.state_dir / HOST_KEY_NAME,
                              authenticate_password=device.check_password,
                              authorized_keys_path=self.state_dir / AUTHORIZED_KEYS_NAME,
-                             known_user=lambda name: device.users().get(name, {}).get("privilege"),
+                             known_user=device.privilege_of,
                              shell_handler=self._shell, exec_handler=self._exec,
                              subsystems={"sftp": (_sftp_server_class(), FlashSFTP, device)}, name="cli")
 
@@ -76,7 +76,7 @@ class CliServer:
             return cached
 
     def enable_password_ok(self, password: str) -> bool:
-        return any(u["privilege"] >= 15 and u["password"] == password for u in self.device.users().values())
+        return any(u.privilege >= 15 and u.password == password for u in self.device.users.values())
 
     # ------------------------------------------------------------------ SSH handlers
     def _shell(self, ssh_session) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ...engine.device import DEFAULT_CALLHOME_URL, DeviceError
+from ...engine import DeviceError, settings
 from ...engine.flash import FlashError
 from . import render as R
 from .parser import Grammar
@@ -159,15 +159,15 @@ def fs_name(path: str) -> str:
 
 # ====================================================================== exec actions
 def a_show_version(ctx, a):
-    return R.show_version(ctx.device)
+    return R.show_version(ctx.snap)
 
 
 def a_show_clock(ctx, a):
-    return R.show_clock(ctx.device)
+    return R.show_clock(ctx.snap)
 
 
 def a_show_logging(ctx, a):
-    return R.show_logging(ctx.device)
+    return R.show_logging(ctx.snap)
 
 
 def a_show_running(ctx, a):
@@ -181,18 +181,18 @@ def a_show_startup(ctx, a):
 
 
 def a_lic(fn):
-    return lambda ctx, a: fn(ctx.device)
+    return lambda ctx, a: fn(ctx.snap)
 
 
 def a_show_eventlog(ctx, a):
-    return R.show_license_eventlog(ctx.device, a.get("days"))
+    return R.show_license_eventlog(ctx.snap, a.get("days"))
 
 
 def a_show_rum(tech: bool):
     def action(ctx, a):
         by = "id" if "rum_id" in a or a.get("by") == "id" else "feature"
         key = a.get("rum_id", a.get("feature", "all"))
-        text = R.show_license_rum(ctx.device, by, key, "detail" in ctx.words, tech=tech)
+        text = R.show_license_rum(ctx.snap, by, key, "detail" in ctx.words, tech=tech)
         if "path" in a:
             try:
                 ctx.device.flash.write(a["path"], text.encode())
@@ -204,11 +204,11 @@ def a_show_rum(tech: bool):
 
 
 def a_show_sl_infra(ctx, a):
-    return R.show_sl_infra(ctx.device, a["which"])
+    return R.show_sl_infra(ctx.snap, a["which"])
 
 
 def a_show_http_modules(ctx, a):
-    return R.show_ip_http_session_module(ctx.device)
+    return R.show_ip_http_session_module(ctx.snap)
 
 
 def a_terminal_length(ctx, a):
@@ -251,10 +251,9 @@ def a_exit(ctx, a):
 
 
 def config_lock_error(ctx) -> str | None:
-    locked_by = getattr(ctx.device, "config_locked_by", None)
-    owner = locked_by() if locked_by else None
-    if owner:
-        return f"% Configuration mode is locked by {owner}. Please try later."
+    holder = ctx.device.config_locked_by()
+    if holder is not None and holder != ctx.owner:
+        return f"% Configuration mode is locked by {holder}. Please try later."
     return None
 
 
@@ -391,12 +390,11 @@ def a_auth_request_save(ctx, a):
 def a_auth_return(ctx, a):
     result = ctx.device.authorization_return(all_members=a["scope"] == "all", online=a["how"] == "online",
                                              path=a.get("path"))
-    return result.text + ("\n" if result.text and not result.text.endswith("\n") else "")
+    return R.authorization_return(result)
 
 
 def a_export_return(ctx, a):
-    result = ctx.device.export_return(a["scope"] == "all", a["feature"])
-    return result.text + ("\n" if result.text and not result.text.endswith("\n") else "")
+    return R.authorization_return(ctx.device.export_return(a["scope"] == "all", a["feature"]))
 
 
 def a_factory_reset(ctx, a):
@@ -404,23 +402,26 @@ def a_factory_reset(ctx, a):
 
 
 def a_resv_request(ctx, a):
-    return "\n" + ctx.device.reservation_request(all_members=a["scope"] == "all") + "\n"
+    result = keyword_refused(ctx, ctx.device.reservation_request, all_members=a["scope"] == "all")
+    return "\n" + R.reservation_request(result) + "\n"
 
 
 def a_resv_cancel(ctx, a):
-    ctx.device.reservation_cancel(all_members=a.get("scope") == "all")
+    keyword_refused(ctx, ctx.device.reservation_cancel, all_members=a.get("scope") == "all")
 
 
 def a_resv_install(ctx, a):
-    return ctx.device.reservation_install(a["code"]) + "\n"
+    keyword_refused(ctx, ctx.device.reservation_install, a["code"])
+    return "Reservation install successful\n"
 
 
 def a_resv_install_file(ctx, a):
-    return ctx.device.reservation_install_file(a["path"]) + "\n"
+    keyword_refused(ctx, ctx.device.reservation_install_file, a["path"])
+    return "Reservation install successful\n"
 
 
 def a_resv_return(ctx, a):
-    if not ctx.device.config.get("reservation"):
+    if not ctx.snap.config.reservation:
         raise InvalidAt(2)
     text = ("This command will remove the license authorization code.\n"
             "Some features may not function properly.\n\n")
@@ -429,7 +430,7 @@ def a_resv_return(ctx, a):
     if (answer or "").strip().lower() not in ("yes", "y"):
         return None
     result = ctx.device.reservation_return(all_members=a.get("scope") == "all")
-    return result.text + "\n"
+    return R.reservation_return(result) + "\n"
 
 
 def a_show_throughput(crypto: bool):
@@ -443,56 +444,57 @@ def a_do(ctx, a):
 
 
 # ====================================================================== config actions
-def cfg(key: str, value_from=None, const=None):
-    """An action applying one licensing setting through the engine."""
+def keyword_refused(ctx, fn, *args, **kwargs):
+    """Calls the engine for a command whose refusal IOS reports as a keyword this device does not offer
+    (`% Invalid input detected at '^' marker.` under the last keyword)."""
+    try:
+        return fn(*args, **kwargs)
+    except DeviceError as exc:
+        if exc.code in ("notsupported", "BadInputParams", "notreservationmode"):
+            raise InvalidAt(len(ctx.words) - 1) from None
+        raise
+
+
+def configure(ctx, **changes):
+    """A licensing configuration change through the engine's one configuration path."""
+    ctx.device.configure(changes, owner=ctx.owner, privilege=ctx.session.privilege)
+
+
+def a_setting(setting: settings.Setting, positive: bool):
+    """The action of one settings-table command: its positive form sets the value (flags: on), its `no`
+    form restores the default (flags: off)."""
     def action(ctx, a):
-        value = const if value_from is None else a[value_from]
-        ctx.device.apply_config({key: value})
+        if setting.kind in ("flag", "bool"):
+            configure(ctx, **{setting.name: positive})
+        else:
+            configure(ctx, **{setting.name: a["v"] if positive else None})
     return action
 
 
-def a_privacy(value: bool):
+def a_privacy_all(on: bool):
     def action(ctx, a):
-        which = a["which"]
-        key = {"all": "privacy_all", "hostname": "privacy_hostname", "version": "privacy_version"}[which]
-        ctx.device.apply_config({key: value})
-    return action
-
-
-def a_transport(ctx, a):
-    ctx.device.apply_config({"transport": a["kind"]})
-
-
-def a_customer_tag(ctx, a):
-    ctx.device.apply_config({f"customer_tag{a['tag'][-1]}": a["value"]})
-
-
-def a_no_customer_tag(ctx, a):
-    ctx.device.apply_config({f"customer_tag{a['tag'][-1]}": None})
-
-
-def a_customer_info(value: bool):
-    def action(ctx, a):
-        ctx.device.apply_config({f"customer_info_{a['field']}": a.get("value") if value else None})
+        configure(ctx, privacy_hostname=on, privacy_version=on)
     return action
 
 
 def a_feature_hseck9(on: bool):
     def action(ctx, a):
-        return ctx.device.set_feature_hseck9(on) + "\n"
+        keyword_refused(ctx, ctx.device.set_feature_hseck9, on, owner=ctx.owner)
+        return f"% use 'write' command to {'enable' if on else 'disable'} 'hseck9' license on next boot\n"
     return action
 
 
 def a_boot_level(ctx, a):
-    return ctx.device.set_boot_level(a.get("level"), a.get("addon")) + "\n"
+    keyword_refused(ctx, ctx.device.set_boot_level, a.get("level"), a.get("addon"), owner=ctx.owner)
+    return "% use 'write' command to make license boot config take effect on next boot\n"
 
 
 def a_throughput(ctx, a):
-    return ctx.device.set_throughput(a["level"]) + "\n"
+    return R.throughput_level(keyword_refused(ctx, ctx.device.set_throughput, a["level"], owner=ctx.owner)) + "\n"
 
 
 def a_no_throughput(ctx, a):
-    ctx.device.set_throughput(None)
+    keyword_refused(ctx, ctx.device.set_throughput, None, owner=ctx.owner)
 
 
 def a_noop(ctx, a):
@@ -500,32 +502,32 @@ def a_noop(ctx, a):
 
 
 def a_hostname(ctx, a):
-    ctx.device.set_hostname(a["name"])
+    ctx.device.configure(hostname=a["name"], owner=ctx.owner)
 
 
 def a_no_hostname(ctx, a):
-    ctx.device.set_hostname("Router")
+    ctx.device.configure(hostname="Router", owner=ctx.owner)
 
 
 def a_username(ctx, a):
     password = a.get("password", "")
     if a.get("enc") not in (None, "0"):
         raise CliError("% Only unencrypted (type 0) passwords can be configured on this device")
-    ctx.device.set_user(a["user"], password, a.get("level", 1))
+    ctx.device.set_user(a["user"], password, a.get("level", 1), owner=ctx.owner)
 
 
 def a_no_username(ctx, a):
-    ctx.device.remove_user(a["user"])
+    ctx.device.remove_user(a["user"], owner=ctx.owner)
 
 
 def sysc(key: str, value):
     def action(ctx, a):
-        ctx.device.apply_system_config({key: value})
+        ctx.device.configure(system={key: value}, owner=ctx.owner)
     return action
 
 
 def a_http_max(ctx, a):
-    ctx.device.apply_system_config({"ip_http_max_connections": a["n"]})
+    ctx.device.configure(system={"ip_http_max_connections": a["n"]}, owner=ctx.owner)
 
 
 def a_line(ctx, a):
@@ -540,7 +542,7 @@ def a_exec_timestamp(on: bool):
 
 def a_logging_console(on: bool):
     def action(ctx, a):
-        ctx.device.apply_system_config({"logging_console": on})
+        ctx.device.configure(system={"logging_console": on}, owner=ctx.owner)
     return action
 
 
@@ -554,7 +556,7 @@ def a_config_end(ctx, a):
 
 # ====================================================================== running-config
 def running_config(ctx, startup: bool = False) -> str:
-    d = ctx.device
+    d = ctx.snap
     sysc = d.system
     rel = d.release
     lines = ["!", f"version {rel.major}.{rel.minor}",
@@ -567,23 +569,23 @@ def running_config(ctx, startup: bool = False) -> str:
     if level:
         lines.append(f"license boot level {level}" + (f" addon {addon}" if addon else ""))
     lines.append("!")
-    for name, user in sorted(d.users().items()):
-        lines.append(f"username {name} privilege {user['privilege']} password 0 {user['password']}")
+    for name, user in sorted(d.users.items()):
+        lines.append(f"username {name} privilege {user.privilege} password 0 {user.password}")
     lines.append("!")
-    lines.append("ip http server" if sysc["ip_http_server"] else "no ip http server")
-    if sysc["ip_http_authentication_local"]:
+    lines.append("ip http server" if sysc.ip_http_server else "no ip http server")
+    if sysc.ip_http_authentication_local:
         lines.append("ip http authentication local")
-    lines.append("ip http secure-server" if sysc["ip_http_secure_server"] else "no ip http secure-server")
-    if sysc["ip_http_max_connections"] != 5:
-        lines.append(f"ip http max-connections {sysc['ip_http_max_connections']}")
-    if sysc["ip_scp_server"]:
+    lines.append("ip http secure-server" if sysc.ip_http_secure_server else "no ip http secure-server")
+    if sysc.ip_http_max_connections != 5:
+        lines.append(f"ip http max-connections {sysc.ip_http_max_connections}")
+    if sysc.ip_scp_server:
         lines.append("ip scp server enable")
     lines.append("!")
     lines += license_lines(d)
     lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", " login local", " transport input ssh", "!"]
-    if sysc["netconf_yang"]:
+    if sysc.netconf_yang:
         lines.append("netconf-yang")
-    if sysc["restconf"]:
+    if sysc.restconf:
         lines.append("restconf")
     lines.append("end")
     body = "\n".join(lines) + "\n"
@@ -594,53 +596,13 @@ def running_config(ctx, startup: bool = False) -> str:
 
 
 def license_lines(d) -> list[str]:
-    cfg = d.config
-    out = []
-    if cfg.get("custom_id"):
-        out.append(f"license smart custom_id {cfg['custom_id']}")
-    if cfg["transport"] != "cslu":
-        out.append(f"license smart transport {cfg['transport']}")
-    if cfg.get("url_smart"):
-        out.append(f"license smart url smart {cfg['url_smart']}")
-    if cfg.get("url_callhome") and cfg["url_callhome"] != DEFAULT_CALLHOME_URL:
-        out.append(f"license smart url {cfg['url_callhome']}")
-    if cfg.get("url_cslu"):
-        out.append(f"license smart url cslu {cfg['url_cslu']}")
-    if cfg.get("url_utility"):
-        out.append(f"license smart url utility {cfg['url_utility']}")
-    if cfg.get("proxy_address"):
-        out.append(f"license smart proxy address {cfg['proxy_address']}")
-    if cfg.get("proxy_port") is not None:
-        out.append(f"license smart proxy port {cfg['proxy_port']}")
-    if cfg.get("vrf"):
-        out.append(f"license smart vrf {cfg['vrf']}")
-    if not cfg["server_identity_check"]:
-        out.append("no license smart server-identity-check")
-    if cfg["privacy_hostname"] and cfg["privacy_version"]:
-        out.append("license smart privacy all")
-    else:
-        if cfg["privacy_hostname"]:
-            out.append("license smart privacy hostname")
-        if cfg["privacy_version"]:
-            out.append("license smart privacy version")
-    if cfg.get("usage_interval") is not None:
-        out.append(f"license smart usage interval {cfg['usage_interval']}")
-    for i in range(1, 5):
-        if cfg.get(f"customer_tag{i}"):
-            out.append(f"license smart usage customer-tags tag{i} {cfg[f'customer_tag{i}']}")
-    if cfg.get("utility_enabled"):
-        out.append("license smart utility")
-        for f in ("city", "country", "id", "name", "postalcode", "state", "street"):
-            if cfg.get(f"customer_info_{f}"):
-                out.append(f"license smart utility customer_info {f} {cfg[f'customer_info_{f}']}")
-    if cfg.get("reservation"):
-        out.append("license smart reservation")
+    out = settings.running_config_lines(d.config)
     platform = d.platform_settings
-    if platform.get("feature_hseck9"):
+    if platform.feature_hseck9:
         out.append("license feature hseck9")
     spec = d.profile.throughput
-    if spec is not None and spec.command and platform.get("throughput"):
-        out.append(f"{spec.command} {platform['throughput']}")
+    if spec is not None and spec.command and platform.throughput:
+        out.append(f"{spec.command} {platform.throughput}")
     return out
 
 
@@ -772,66 +734,26 @@ def config_grammar(device) -> Grammar:
     g.add("do LINE:line", a_do, {"line": "Exec Command"})
     g.add("end", a_config_end)
     g.add("exit", a_config_end)
-    # ---- license smart (global configuration)
+    # ---- license smart (global configuration): the settings table's commands
     for no in ("", "no "):
-        val = not no
         g.add(f"{no}license smart enable", a_noop)
-        g.add(f"{no}license smart privacy all:which", a_privacy(val))
-        g.add(f"{no}license smart privacy hostname:which", a_privacy(val))
-        g.add(f"{no}license smart privacy version:which", a_privacy(val))
-        g.add(f"{no}license smart server-identity-check", cfg("server_identity_check", const=val))
-    g.add("license smart custom_id WORD:v", cfg("custom_id", "v"), {"v": "ID"})
-    g.add("no license smart custom_id", cfg("custom_id", const=None))
-    g.add("no license smart custom_id WORD:v", cfg("custom_id", const=None))
-    g.add("license smart proxy address WORD:v", cfg("proxy_address", "v"), {"v": "address_hostname"})
-    g.add("license smart proxy port <1-65535>:v", cfg("proxy_port", "v"), {"v": "port"})
-    g.add("no license smart proxy address", cfg("proxy_address", const=None))
-    g.add("no license smart proxy address WORD:v", cfg("proxy_address", const=None))
-    g.add("no license smart proxy port", cfg("proxy_port", const=None))
-    g.add("no license smart proxy port <1-65535>:v", cfg("proxy_port", const=None))
-    for kind in ("automatic", "callhome", "cslu", "off", "smart"):
-        g.add(f"license smart transport {kind}:kind", a_transport,
-              {"automatic": "Set the transport mode to automatic (CSLU)",
-               "callhome": "Set the transport mode to Callhome",
-               "cslu": "Set the transport mode to CSLU",
-               "off": "Set the transport mode to off",
-               "smart": "Set the transport mode to Smart"})
-    g.add("no license smart transport", cfg("transport", const=None))
-    g.add("no license smart transport WORD:kind", cfg("transport", const=None))
-    U = {"v": "URL"}
-    g.add("license smart url WORD:v", cfg("url_callhome", "v"), U)
-    g.add("license smart url cslu WORD:v", cfg("url_cslu", "v"), {"v": "cslu_or_on-prem_url"})
-    g.add("license smart url smart WORD:v", cfg("url_smart", "v"), {"v": "smart_url"})
-    g.add("license smart url utility WORD:v", cfg("url_utility", "v"), {"v": "secondary_url"})
-    g.add("license smart url default", cfg("url_default", const=True))
-    g.add("no license smart url WORD:v", cfg("url_callhome", const=None), U)
-    g.add("no license smart url cslu", cfg("url_cslu", const=None))
-    g.add("no license smart url cslu WORD:v", cfg("url_cslu", const=None))
-    g.add("no license smart url smart", cfg("url_smart", const=None))
-    g.add("no license smart url smart WORD:v", cfg("url_smart", const=None))
-    g.add("no license smart url utility", cfg("url_utility", const=None))
-    g.add("no license smart url utility WORD:v", cfg("url_utility", const=None))
-    for tag in ("tag1", "tag2", "tag3", "tag4"):
-        g.add(f"license smart usage customer-tags {tag}:tag LINE:value", a_customer_tag, {"value": "tag_value"})
-        g.add(f"no license smart usage customer-tags {tag}:tag", a_no_customer_tag)
-        g.add(f"no license smart usage customer-tags {tag}:tag LINE:value", a_no_customer_tag)
-    g.add("license smart usage interval <0-3650>:v", cfg("usage_interval", "v"), {"v": "interval_in_days"})
-    g.add("no license smart usage interval", cfg("usage_interval", const=None))
-    g.add("no license smart usage interval <0-3650>:v", cfg("usage_interval", const=None))
-    if rel.utility_mode and prof.utility_available(rel.key):
-        g.add("license smart utility", cfg("utility_enabled", const=True))
-        g.add("no license smart utility", cfg("utility_enabled", const=False))
-        for field in ("city", "country", "id", "name", "postalcode", "state", "street"):
-            g.add(f"license smart utility customer_info {field}:field LINE:value", a_customer_info(True))
-            g.add(f"no license smart utility customer_info {field}:field", a_customer_info(False))
-            g.add(f"no license smart utility customer_info {field}:field LINE:value", a_customer_info(False))
-    if rel.at_least("17.9.1"):
-        g.add("license smart vrf WORD:v", cfg("vrf", "v"), {"v": "vrf_string"})
-        g.add("no license smart vrf", cfg("vrf", const=None))
-        g.add("no license smart vrf WORD:v", cfg("vrf", const=None))
-    if rel.plr and prof.plr_available(rel.key):
-        g.add("license smart reservation", cfg("reservation", const=True))
-        g.add("no license smart reservation", cfg("reservation", const=False))
+        g.add(f"{no}{settings.PRIVACY_ALL}", a_privacy_all(not no))
+    for setting in settings.SETTINGS:
+        if setting.cli is None or not setting.available(prof, rel):
+            continue
+        if setting.kind in ("flag", "bool"):
+            g.add(setting.cli, a_setting(setting, True))
+            g.add(f"no {setting.cli}", a_setting(setting, False))
+            continue
+        g.add(f"no {setting.cli}", a_setting(setting, False))
+        if setting.kind == "enum":
+            for word in setting.cli_choices:
+                g.add(f"{setting.cli} {word}:v", a_setting(setting, True), setting.cli_choices)
+            g.add(f"no {setting.cli} WORD:v", a_setting(setting, False))
+            continue
+        token = f"<{setting.range[0]}-{setting.range[1]}>" if setting.kind == "int" else setting.cli_value
+        g.add(f"{setting.cli} {token}:v", a_setting(setting, True), {"v": setting.cli_help})
+        g.add(f"no {setting.cli} {token}:v", a_setting(setting, False), {"v": setting.cli_help})
     boot = prof.boot_levels
     for level in boot.levels:
         g.add(f"license boot level {level}:level", a_boot_level)

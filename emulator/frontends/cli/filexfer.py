@@ -95,7 +95,7 @@ def run_scp(device, chan, command: str) -> int:
         argv = command.split()
     opts = [a for a in argv[1:] if a.startswith("-")]
     args = [a for a in argv[1:] if not a.startswith("-")]
-    if not device.system["ip_scp_server"]:
+    if not device.system.ip_scp_server:
         chan.sendall(b"\x01" + SCP_DISABLED.encode())
         return 1
     target = args[-1] if args else "bootflash:"
@@ -219,7 +219,7 @@ class FlashSFTP(paramiko.SFTPServerInterface):
         self.flash = device.flash
 
     def _allowed(self) -> bool:
-        return bool(self.device.system["ip_scp_server"])
+        return bool(self.device.system.ip_scp_server)
 
     def canonicalize(self, path):
         p = flash_path(path)

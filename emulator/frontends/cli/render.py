@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ...engine.device import SMART_DEFAULT_URL
+from ...engine.settings import SMART_DEFAULT_URL
+from ...engine.state import AuthorizationCodes, FlowStats
 from ...engine.timefmt import DAY, show_time
+
+NO_CODES = AuthorizationCodes()
 
 NONE = "<none>"
 EMPTY = "<empty>"
@@ -87,7 +90,7 @@ def _join(lines: list[str]) -> str:
 
 
 def member_udis(device) -> list[tuple[str, str]]:
-    return [(m["role"], f"PID:{m['pid']},SN:{m['sn']}") for m in device.members]
+    return [(m.role, f"PID:{m.pid},SN:{m.sn}") for m in device.members]
 
 
 def display(device, ent) -> tuple[str, str]:
@@ -97,13 +100,13 @@ def display(device, ent) -> tuple[str, str]:
 # ====================================================================== status blocks
 def utility_block(device) -> list[str]:
     cfg = device.config
-    lines = ["Utility:", f"  Status: {enabled(cfg['utility_enabled'])}"]
-    if cfg["utility_enabled"]:
+    lines = ["Utility:", f"  Status: {enabled(cfg.utility_enabled)}"]
+    if cfg.utility_enabled:
         lines.append(f"  Utility report: Last attempt: {NONE}")
         lines.append("  Customer Information:")
         for key, label in (("id", "Id"), ("name", "Name"), ("street", "Street"), ("city", "City"),
                            ("state", "State"), ("country", "Country"), ("postalcode", "Postal Code")):
-            lines.append(f"    {label}: {cfg.get('customer_info_' + key) or EMPTY}")
+            lines.append(f"    {label}: {getattr(cfg, 'customer_info_' + key) or EMPTY}")
     return lines
 
 
@@ -117,8 +120,8 @@ def slp_block(device, fmt: Fmt) -> list[str]:
 def account_block(device) -> list[str]:
     acct = device.account
     if acct:
-        sa = f"{acct['smart_account']} As of {t(acct['as_of'])}"
-        va = acct["virtual_account"]
+        sa = f"{acct.smart_account} As of {t(acct.as_of)}"
+        va = acct.virtual_account
     else:
         sa = va = NONE
     return ["Account Information:", f"  Smart Account: {sa}", f"  Virtual Account: {va}"]
@@ -126,28 +129,28 @@ def account_block(device) -> list[str]:
 
 def privacy_block(device) -> list[str]:
     cfg = device.config
-    host = cfg["privacy_hostname"]
+    host = bool(cfg.privacy_hostname)
     return ["Data Privacy:", f"  Sending Hostname: {yes_no(not host)}",
             f"    Callhome hostname privacy: {enabled(host)}",
             f"    Smart Licensing hostname privacy: {enabled(host)}",
-            f"  Version privacy: {enabled(cfg['privacy_version'])}"]
+            f"  Version privacy: {enabled(bool(cfg.privacy_version))}"]
 
 
 def transport_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
     cfg = device.config
-    kind = cfg["transport"]
+    kind = device.transport
     lines = ["Transport:"]
     if kind == "smart":
-        lines += ["  Type: Smart", f"  URL: {cfg['url_smart'] or SMART_DEFAULT_URL}"]
+        lines += ["  Type: Smart", f"  URL: {device.smart_url}"]
     elif kind == "cslu":
-        lines += ["  Type: cslu", f"  Cslu address: {cfg['url_cslu'] or EMPTY}"]
+        lines += ["  Type: cslu", f"  Cslu address: {device.cslu_url or EMPTY}"]
     elif kind == "callhome":
         lines += ["  Type: Callhome"]
     else:
         lines += ["  Type: Transport Off"]
     if kind not in ("smart", "cslu"):
         return lines
-    address, port = cfg["proxy_address"], cfg["proxy_port"]
+    address, port = cfg.proxy_address, cfg.proxy_port
     lines.append("  Proxy:")
     if tech or address or port:
         lines += [f"    Address: {address or EMPTY}", f"    Port: {port if port is not None else EMPTY}",
@@ -155,11 +158,11 @@ def transport_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
     else:
         lines.append("    Not Configured")
     if tech:
-        lines.append(f"  Server Identity Check: {cfg['server_identity_check']}")
+        lines.append(f"  Server Identity Check: {device.setting('server_identity_check')}")
     if tech or fmt.vrf_one_line:
-        lines.append(f"  VRF: {cfg['vrf'] or EMPTY}")
+        lines.append(f"  VRF: {cfg.vrf or EMPTY}")
     elif fmt.vrf:
-        lines += ["  VRF:", f"    {cfg['vrf'] or 'Not Configured'}"]
+        lines += ["  VRF:", f"    {cfg.vrf or 'Not Configured'}"]
     if tech and fmt.tech_ip_mode:
         lines += ["  IP Mode: IPv4 ONLY", "  Trust Point: SLA-TrustPoint"]
     return lines
@@ -218,7 +221,7 @@ def usage_reporting_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
 
 def trust_lines(device, key: str) -> str:
     trust = device.trust_codes().get(key)
-    return f"INSTALLED on {t(trust['installed_at'])}" if trust else NONE
+    return f"INSTALLED on {t(trust.installed_at)}" if trust else NONE
 
 
 def trust_block(device) -> list[str]:
@@ -226,7 +229,7 @@ def trust_block(device) -> list[str]:
     per_udi = Fmt(device.release).trust_per_udi and device.trust_codes()
     if len(members) <= 1 and not per_udi:
         trust = device.trust_codes().get(device.udi)
-        return [f"Trust Code Installed: {t(trust['installed_at']) if trust else NONE}"]
+        return [f"Trust Code Installed: {t(trust.installed_at) if trust else NONE}"]
     lines = ["Trust Code Installed:"]
     for role, udi in members:
         lines += [f"  {role}: {udi}", f"    {trust_lines(device, udi)}"]
@@ -234,7 +237,7 @@ def trust_block(device) -> list[str]:
 
 
 def reservation_enabled(device) -> bool:
-    return bool(device.config.get("reservation"))
+    return bool(device.config.reservation)
 
 
 # ====================================================================== show license status / all / summary
@@ -279,7 +282,7 @@ def status_section(device, fmt: Fmt, tech: bool = False) -> list[str]:
 def slr_entitlements(device) -> dict | None:
     """The entitlements of an installed SLR (migrated from a pre-SLP release), if any."""
     auth = device.authorizations().get(device.udi)
-    return auth.get("entitlements", {}) if auth and auth.get("kind") == "slr" else None
+    return auth.entitlements if auth and auth.kind == "slr" else None
 
 
 def usage_entry(device, rec) -> list[str]:
@@ -295,7 +298,7 @@ def usage_entry(device, rec) -> list[str]:
                            "    Total reserved count: UNLIMITED"]
         else:
             reservation = ["  Reservation:", "    Reservation status: SPECIFIC INSTALLED",
-                           f"    Total reserved count: {slr[ent.tag].get('count', 1)}"]
+                           f"    Total reserved count: {slr[ent.tag].count}"]
     return [f"{name} ({ent.tag}):",
             f"  Description: {desc}",
             f"  Count: {rec.count}",
@@ -320,66 +323,60 @@ def product_info(device) -> list[str]:
     return lines
 
 
-def plr_state(device) -> dict | None:
-    return device.plr
-
-
 def auth_status(device, udi: str) -> tuple[str, list[str]]:
     """(`Status:` value, extra lines) of one UDI in the authorization views."""
     auth = device.authorizations().get(udi)
-    plr = plr_state(device)
-    if plr and (udi in plr.get("udis", []) or not plr.get("udis")):
-        return f"UNIVERSAL INSTALLED on {t(plr['installed_at'])}", []
+    if device.plr_covers(udi):
+        return f"UNIVERSAL INSTALLED on {t(device.plr.installed_at)}", []
     if auth is None:
         return "NOT INSTALLED", []
-    kind = auth.get("kind")
-    if kind == "slr":
-        return f"SPECIFIC INSTALLED on {t(auth['installed_at'])}", []
-    if kind == "pak":
+    if auth.kind == "slr":
+        return f"SPECIFIC INSTALLED on {t(auth.installed_at)}", []
+    if auth.kind == "pak":
         return "NOT INSTALLED", ["Status:PAK"]
-    return f"SMART AUTHORIZATION INSTALLED on {t(auth['installed_at'])}", []
+    return f"SMART AUTHORIZATION INSTALLED on {t(auth.installed_at)}", []
 
 
-def cssm_names(device, tag: str, info: dict) -> tuple[str, str, str]:
-    ent = device.profile.find_entitlement(tag) or device.profile.find_entitlement(info.get("name", ""))
+def cssm_names(device, tag: str, info) -> tuple[str, str, str]:
+    ent = device.profile.find_entitlement(tag) or device.profile.find_entitlement(info.name)
     if ent is None:
-        return info.get("name", tag), info.get("name", tag), "NOT ENFORCED"
+        return info.name, info.name, "NOT ENFORCED"
     return ent.cssm_name or ent.display_name, ent.cssm_description or ent.description, ent.enforcement_display
 
 
 def authorization_body(device, fmt: Fmt, tech: bool = False) -> list[str]:
     lines = ["Overall status:"]
     pad = " " * fmt.auth_status_indent
-    meta = device.authorization_meta()
+    meta = device.codes
     auths = device.authorizations()
     for role, udi in member_udis(device):
         status, extra = auth_status(device, udi)
         lines += [f"  {role}: {udi}", f"{pad}Status: {status}"] + [pad + x for x in extra]
-        m = meta.get(udi, {})
-        if udi in auths and m.get("last_confirmation_code"):
-            lines.append(f"{pad}Last Confirmation code: {m['last_confirmation_code']}")
-        if m.get("last_return_code"):
-            lines.append(f"{pad}Last return code: {m['last_return_code']}")
+        m = meta.get(udi, NO_CODES)
+        if udi in auths and m.last_confirmation_code:
+            lines.append(f"{pad}Last Confirmation code: {m.last_confirmation_code}")
+        if m.last_return_code:
+            lines.append(f"{pad}Last return code: {m.last_return_code}")
     sections = {"slac": [], "slr": [], "pak": []}
     for role, udi in member_udis(device):
         auth = auths.get(udi)
         if not auth:
             continue
-        kind = auth.get("kind", "slac")
-        for tag, info in auth.get("entitlements", {}).items():
+        kind = auth.kind
+        for tag, info in auth.entitlements.items():
             sections.setdefault(kind, []).append((role, udi, tag, info, auth))
     if sections["slac"]:
         lines += ["", "Authorizations:"]
         for role, udi, tag, info, auth in sections["slac"]:
             name, desc, enforcement = cssm_names(device, tag, info)
             lines += [f"  {name} ({tag}):", f"    Description: {desc}",
-                      f"    Total available count: {info.get('count', 1)}",
+                      f"    Total available count: {info.count}",
                       f"    Enforcement type: {enforcement}", "    Term information:",
                       f"      {role}: {udi}", "      Authorization type: SMART AUTHORIZATION INSTALLED",
-                      f"      License type: {info.get('license_type', 'PERPETUAL')}"]
+                      f"      License type: {info.license_type}"]
             if tech:
                 lines += [f"      Start Date: {NONE}", f"      End Date: {NONE}"]
-            lines.append(f"      Term Count: {info.get('count', 1)}")
+            lines.append(f"      Term Count: {info.count}")
             if tech:
                 lines.append(f"      Subscription ID: {NONE}")
     if sections["slr"]:
@@ -387,21 +384,21 @@ def authorization_body(device, fmt: Fmt, tech: bool = False) -> list[str]:
         for role, udi, tag, info, auth in sections["slr"]:
             name, desc, enforcement = cssm_names(device, tag, info)
             lines += [f"  {name} ({tag}):", f"    Description: {desc}",
-                      f"    Total reserved count: {info.get('count', 1)}",
+                      f"    Total reserved count: {info.count}",
                       f"    Enforcement type: {enforcement}", "    Term information:",
                       f"      {role}: {udi}",
-                      f"      Authorization type: SPECIFIC INSTALLED on {t(auth['installed_at'])}",
-                      f"      License type: {info.get('license_type', 'PERPETUAL')}",
-                      f"      Term Count: {info.get('count', 1)}"]
+                      f"      Authorization type: SPECIFIC INSTALLED on {t(auth.installed_at)}",
+                      f"      License type: {info.license_type}",
+                      f"      Term Count: {info.count}"]
     lines += ["", "Purchased Licenses:", "  No Purchase Information Available"]
     if sections["pak"]:
         lines += ["", "Legacy License Info:"]
         for role, udi, tag, info, auth in sections["pak"]:
             name, desc, _ = cssm_names(device, tag, info)
-            lines += ["", f"{info.get('full_tag', tag)}:", "", f"  DisplayName: {info.get('name', name)}",
-                      f"  Description: {info.get('name', desc)}",
-                      f"  Total available count: {info.get('count', 1)}", "  Term information:",
-                      f"    {role}: {udi}", "    License type: PERPETUAL", f"    Term Count: {info.get('count', 1)}"]
+            lines += ["", f"{info.full_tag}:", "", f"  DisplayName: {info.name}",
+                      f"  Description: {info.name}",
+                      f"  Total available count: {info.count}", "  Term information:",
+                      f"    {role}: {udi}", "    License type: PERPETUAL", f"    Term Count: {info.count}"]
     usage = sorted_usage(device)
     if fmt.derived_licenses and usage and not tech:
         lines += ["", "Derived Licenses:"]
@@ -486,18 +483,18 @@ def show_license_authorization(device) -> str:
 
 def reservation_status_lines(device, tech: bool = False) -> list[str]:
     lines = ["Overall status:"]
-    meta = device.authorization_meta()
+    meta = device.codes
     auths = device.authorizations()
     for role, udi in member_udis(device):
         status, _ = auth_status(device, udi)
-        m = meta.get(udi, {})
+        m = meta.get(udi, NO_CODES)
         lines += [f"  {role}: {udi}", f"    Reservation status: {status}"]
         if tech:
-            code = (plr_state(device) or {}).get("code") if status.startswith("UNIVERSAL") else None
-            lines += [f"    Request code: {m.get('request_code') or NONE}",
-                      f"    Last return code: {m.get('last_return_code') or NONE}",
+            code = device.plr.code if status.startswith("UNIVERSAL") else None
+            lines += [f"    Request code: {m.request_code or NONE}",
+                      f"    Last return code: {m.last_return_code or NONE}",
                       f"    Last Confirmation code: "
-                      f"{(m.get('last_confirmation_code') if udi in auths else None) or NONE}",
+                      f"{(m.last_confirmation_code if udi in auths else None) or NONE}",
                       f"    Reservation authorization code: {code or NONE}"]
     return lines
 
@@ -579,10 +576,10 @@ def show_license_history(device) -> str:
         if not records:
             lines.append("  No past Import history")
         for rec in records:
-            ok = not str(rec["result"]).startswith("%")
+            ok = not str(rec.result).startswith("%")
             lines.append("  Success" if ok else "  Failure")
-            result = str(rec["result"]).lstrip("% ")
-            detail = t(rec["time"]) if result == "Success" else f"{t(rec['time'])}: {result}"
+            result = str(rec.result).lstrip("% ")
+            detail = t(rec.time) if result == "Success" else f"{t(rec.time)}: {result}"
             lines.append(f"    {detail}")
         if i < len(HISTORY_IMPORTS) - 1:
             lines.append("")
@@ -635,33 +632,33 @@ def scheduled_jobs(device) -> list[str]:
 
 
 def _last_response(st: dict) -> str:
-    resp = st.get("last_response")
+    resp = st.last_response
     if not resp:
         return NONE
     if str(resp).startswith("FAILED"):
-        return f"NO REPLY on {t(st.get('last_failure'))}"
-    return f"{resp} on {t(st.get('last_success'))}"
+        return f"NO REPLY on {t(st.last_failure)}"
+    return f"{resp} on {t(st.last_success)}"
 
 
 def comm_statistics(device, fmt: Fmt) -> list[str]:
-    kind = device.config["transport"]
+    kind = device.transport
     level = "DIRECT" if kind in ("smart", "callhome") else "INDIRECT"
     lines = ["Communication Statistics:", "=" * 23, f"Communication Level Allowed: {level}",
              f"Overall State: {EMPTY}"]
     stats = device.comm_statistics()
-    blank = {"total": 0, "success": 0, "fail": 0, "ongoing": 0}
+    blank = FlowStats()
     cats = list(stats) or list(COMM_CATEGORIES)
     if fmt.telemetry and "Telemetry Reporting" not in cats:
         cats.append("Telemetry Reporting")
     for cat in cats:
         st = stats.get(cat, blank)
         lines += [f"{cat}:",
-                  f"  Attempts: Total={st['total']}, Success={st['success']}, Fail={st['fail']}  "
-                  f"Ongoing Failure: Overall={st['ongoing']} Communication={st['ongoing']}",
+                  f"  Attempts: Total={st.total}, Success={st.success}, Fail={st.fail}  "
+                  f"Ongoing Failure: Overall={st.ongoing} Communication={st.ongoing}",
                   f"  Last Response: {_last_response(st)}",
-                  f"    Failure Reason: {st.get('failure_reason') or NONE}",
-                  f"  Last Success Time: {t(st.get('last_success'))}",
-                  f"  Last Failure Time: {t(st.get('last_failure'))}"]
+                  f"    Failure Reason: {st.failure_reason or NONE}",
+                  f"  Last Success Time: {t(st.last_success)}",
+                  f"  Last Failure Time: {t(st.last_failure)}"]
     return lines
 
 
@@ -702,7 +699,7 @@ def tech_usage(device) -> list[str]:
 
 def other_info(device) -> list[str]:
     cfg = device.config
-    kind = cfg["transport"]
+    kind = device.transport
     transport = {"smart": "Smart", "cslu": "cslu", "callhome": "Callhome", "off": "Transport Off"}[kind]
     lines = banner("Other Info") + [
         f"Software ID: {device.software_tag}",
@@ -712,9 +709,9 @@ def other_info(device) -> list[str]:
     if kind == "smart":
         lines.append(f"  Default URL: {SMART_DEFAULT_URL}")
     elif kind == "cslu":
-        lines.append(f"  Default URL: {cfg['url_cslu'] or EMPTY}")
+        lines.append(f"  Default URL: {device.cslu_url or EMPTY}")
     lines += ["Locale: en_US.UTF-8", "Debug flags: 0x7",
-              f"Privacy Send Hostname: {not cfg['privacy_hostname']}", "Privacy Send IP: True",
+              f"Privacy Send Hostname: {not cfg.privacy_hostname}", "Privacy Send IP: True",
               "Build type:: Production", "sizeof(char)  : 1", "sizeof(int)   : 4", "sizeof(long)  : 4",
               "sizeof(char *): 8", "sizeof(time_t): 4", "sizeof(size_t): 8", "Endian: Big",
               "Write Erase Occurred: False", "XOS version: 0.12.0.0", "Config Persist Received: True",
@@ -731,7 +728,7 @@ def other_info(device) -> list[str]:
               "SmartAgentClientIsUnified: True", "SmartAgentCmClient: True",
               "SmartAgentClientName: UnifiedClient", "builtInEncryption: True", "enableOnInit: True",
               "routingReadyByEvent: True", "systemInitByEvent: True",
-              f"SmartTransportServerIdCheck: {cfg['server_identity_check']}",
+              f"SmartTransportServerIdCheck: {device.setting('server_identity_check')}",
               "SmartTransportProxySupport: True", "SmartAgentPolicyDisplayFormat: 0",
               "SmartAgentReportOnUpgrade: False", "SmartAgentIndividualRUMEncrypt: 2",
               "SmartAgentMaxRumMemory: 50", "SmartAgentConcurrentThreadMax: 10",
@@ -749,10 +746,10 @@ def other_info(device) -> list[str]:
               f"Event log current size: {max(1, sum(len(e.line()) + 1 for e in device.events()) // 1024)} KB"]
     trust = device.trust_codes()
     for m in device.members:
-        if f"PID:{m['pid']},SN:{m['sn']}" in trust:
-            lines.append(f"Local Device: P:{m['pid']},S:{m['sn']}, state[2], Trust Data INSTALLED TrustId:256")
+        if f"PID:{m.pid},SN:{m.sn}" in trust:
+            lines.append(f"Local Device: P:{m.pid},S:{m.sn}, state[2], Trust Data INSTALLED TrustId:256")
         else:
-            lines.append(f"Local Device: P:{m['pid']},S:{m['sn']}: No Trust Data")
+            lines.append(f"Local Device: P:{m.pid},S:{m.sn}: No Trust Data")
     lines += ["Overall Trust: INSTALLED (2)" if device.udi in trust else "Overall Trust: No ID",
               "Clock sync-ed with NTP: False"]
     return lines
@@ -765,7 +762,7 @@ def mapping_table(device) -> list[str]:
                 and e.available_in(device.release.key)]
     lines.append("Enforced Licenses:")
     for m in device.members:
-        lines.append(f"  P:{m['pid']},S:{m['sn']}:")
+        lines.append(f"  P:{m.pid},S:{m.sn}:")
         if not enforced:
             lines.append("    No PD enforced licenses")
         for e in enforced:
@@ -786,7 +783,7 @@ def show_license_tech_support(device) -> str:
     lines += banner("License Certificates") + ["Production Cert: True", "Not registered. No certificates installed", ""]
     lines += banner("HA Info", 10) + ["RP Role: Active", "Chassis Role: Active", "Behavior Role: Active",
                                       "RMF: True", "CF: True", "CF State: Stateless",
-                                      f"Message Flow Allowed: {device.config['transport'] != 'off'}", ""]
+                                      f"Message Flow Allowed: {device.transport != 'off'}", ""]
     lines += banner("Reservation Info") + [f"License reservation: {enabled(reservation_enabled(device))}"]
     if fmt.conversion_v2:
         lines += [f"Last Data Push: {NONE}", f"Last File Export: {NONE}"]
@@ -828,8 +825,7 @@ def show_sl_infra(device, which: str) -> str:
 
 
 def show_throughput(device, crypto: bool = False) -> str:
-    state = device.throughput()
-    kbps = state["effective_kbps"]
+    kbps = device.throughput().effective_kbps
     what = "crypto level" if crypto else "throughput level"
     if kbps is None:
         return _join([f"The current {what} is unthrottled"])
@@ -838,18 +834,18 @@ def show_throughput(device, crypto: bool = False) -> str:
 
 def show_ip_http_session_module(device) -> str:
     sysc = device.system
-    on = sysc["ip_http_server"] or sysc["ip_http_secure_server"]
+    on = sysc.ip_http_server or sysc.ip_http_secure_server
     state = "Active" if on else "Inactive"
-    sec = "Active" if sysc["ip_http_secure_server"] else "Inactive"
+    sec = "Active" if sysc.ip_http_secure_server else "Inactive"
     lines = ["HTTP server application session modules:",
              " Session module Name  Handle Status   Secure-status        Description",
              f" {'SL_HTTP':<20} {'2':<6} {state:<8} {sec:<20} HTTP REST IOS-XE Smart License Server",
              f" {'HOME_PAGE':<20} {'4':<6} {state:<8} {sec:<20} IOS Homepage Server",
-             f" {'NETCONF_YANG' if sysc['netconf_yang'] else 'BANNER_PAGE':<20} {'5':<6} {state:<8} {sec:<20} "
-             + ("NETCONF-YANG" if sysc["netconf_yang"] else "HTTP Banner Page Server"),
-             f" {'RESTCONF' if sysc['restconf'] else 'WEB_EXEC':<20} {'9':<6} "
-             f"{('Active' if sysc['restconf'] and sysc['ip_http_secure_server'] else state):<8} {sec:<20} "
-             + ("RESTCONF" if sysc["restconf"] else "HTTP based IOS EXEC Server")]
+             f" {'NETCONF_YANG' if sysc.netconf_yang else 'BANNER_PAGE':<20} {'5':<6} {state:<8} {sec:<20} "
+             + ("NETCONF-YANG" if sysc.netconf_yang else "HTTP Banner Page Server"),
+             f" {'RESTCONF' if sysc.restconf else 'WEB_EXEC':<20} {'9':<6} "
+             f"{('Active' if sysc.restconf and sysc.ip_http_secure_server else state):<8} {sec:<20} "
+             + ("RESTCONF" if sysc.restconf else "HTTP based IOS EXEC Server")]
     return _join(lines)
 
 
@@ -938,7 +934,7 @@ def show_version(device) -> str:
         lines += ["Technology Package License Information:", ""]
     spec = device.profile.throughput
     if spec is not None:
-        kbps = device.throughput()["effective_kbps"]
+        kbps = device.throughput().effective_kbps
         level = "unthrottled" if kbps is None else f"{kbps} kbps"
         what = "crypto throughput level" if spec.level_scope == "crypto" else "throughput level"
         lines += [f"The current {what} is {level}", ""]
@@ -995,3 +991,35 @@ def show_logging(device, buffer_lines: int = 4096) -> str:
              ""]
     lines += [m.line() for m in msgs]
     return _join(lines)
+
+
+# ====================================================================== results of EXEC commands
+def authorization_return(result) -> str:
+    """`license smart authorization return …`: the codes to enter in CSSM (nothing when written to a file)."""
+    if result.file is not None:
+        return ""
+    lines = ["", "Enter this return code in Cisco Smart Software Manager portal:"]
+    for udi, code in result.codes.items():
+        lines += [f"UDI: {udi}", f"  Return code: {code}"]
+    return "\n".join(lines + [""])
+
+
+def reservation_request(result) -> str:
+    lines = ["Enter this request code in the Cisco Smart Software Manager portal:", ""]
+    for udi, code in result.codes.items():
+        lines += [f"UDI: {udi}", f"Request code: {code}"]
+    return "\n".join(lines)
+
+
+def reservation_return(result) -> str:
+    lines = ["Enter this return code in Cisco Smart Software Manager portal:"]
+    for udi, code in result.codes.items():
+        lines += [f"UDI: {udi}", f"    Return code: {code}"]
+    return "\n".join(lines)
+
+
+def throughput_level(throughput) -> str:
+    """What `platform hardware throughput level …` prints."""
+    kbps = throughput.effective_kbps
+    return ("The current throughput level is unthrottled" if kbps is None
+            else f"The current throughput level is {kbps} kb/s")

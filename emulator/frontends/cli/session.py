@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from ...engine.device import DeviceError
+import itertools
+from functools import cached_property
+
+from ...engine import DeviceError
 from . import commands as C
 from . import render as R
-from .parser import INVALID, ParseError, apply_pipes, split_pipe, tokenize
+from .parser import ParseError, apply_pipes, split_pipe, tokenize
 from .terminal import Disconnected, MessageQueue, Terminal
 
 
@@ -16,7 +19,13 @@ class Ctx:
         self.session = session
         self.server = session.server
         self.device = session.server.device
+        self.owner = session.owner
         self.words = words
+
+    @cached_property
+    def snap(self):
+        """The device as this command sees it: one snapshot for the whole command."""
+        return self.device.snapshot()
 
     def ask(self, prompt: str, default: str = "", secret: bool = False) -> str | None:
         return self.session.ask(prompt, default, secret)
@@ -26,7 +35,10 @@ class Ctx:
 
 
 class CliSession:
+    _numbers = itertools.count(1)
+
     def __init__(self, server, ssh_session, interactive: bool):
+        self.owner = f"cli:{next(self._numbers)}"     # who writes and holds configuration mode, for the engine
         self.server = server
         self.device = server.device
         self.ssh = ssh_session
@@ -86,7 +98,7 @@ class CliSession:
 
     # ------------------------------------------------------------------ syslog to the terminal
     def on_device_event(self, kind: str, obj) -> None:
-        if kind == "syslog" and (self.monitor or self.device.system["logging_console"]):
+        if kind == "syslog" and (self.monitor or self.device.system.logging_console):
             self.messages.put(obj.line())
 
     def pending_messages(self) -> str:
@@ -120,9 +132,6 @@ class CliSession:
             col = tokens[min(exc.token_index, len(tokens) - 1)][1] if tokens else 0
             return self._error(ParseError("invalid", col), line)
         except DeviceError as exc:
-            if str(exc).strip() == INVALID and tokens:
-                # the engine refused a keyword this device or mode does not offer: IOS marks the last one
-                return self._error(ParseError("invalid", tokens[-1][1]), line)
             return C.error_text(exc)
         return out or ""
 
@@ -147,7 +156,7 @@ class CliSession:
         if pipes:
             out = apply_pipes(out, pipes)
         if self.timestamps and not from_config and match.words[:1] == ["show"]:
-            out = R.prompt_timestamp_header(self.device) + out
+            out = R.prompt_timestamp_header(self.device.snapshot()) + out
         return out
 
     def run_config_line(self, line: str) -> str:

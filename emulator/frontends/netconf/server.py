@@ -112,7 +112,7 @@ class NetconfServer:
             for ds, (owner, _) in list(self.locks.items()):
                 if owner == session.id:
                     del self.locks[ds]
-                    self.device.unlock_config(f"netconf:{session.id}")
+                    self.device.unlock_config(session.owner)
             if dropped:
                 self.stats["dropped-sessions"] += 1
 
@@ -299,6 +299,7 @@ class NetconfSession:
                  source_host: str, transport: str):
         self.server = server
         self.id = sid
+        self.owner = f"netconf:{sid}"       # who holds the configuration lock / writes, for the engine
         self._send_raw = send
         self._close_transport = close
         self.username = username
@@ -584,8 +585,7 @@ class NetconfSession:
         return node
 
     def _revision(self) -> int:
-        self.server.device.tick()
-        return self.server.device.revision
+        return self.server.device.snapshot().revision
 
     def _render_all(self, content: str, tops, provide) -> str:
         parts = []
@@ -653,7 +653,7 @@ class NetconfSession:
             errors = []
             for el in elements:
                 try:
-                    layer.edit([self._decode_top(el)], default_op, test_only)
+                    layer.edit([self._decode_top(el)], default_op, test_only, owner=self.owner, privilege=self.privilege)
                 except YangError as err:
                     errors.append(RpcError.from_yang(err, self.server.schema))
                 except RpcError as err:
@@ -663,7 +663,7 @@ class NetconfSession:
             return _ok()
         edits = [self._decode_top(el) for el in elements]
         if edits:
-            layer.edit(edits, default_op, test_only)
+            layer.edit(edits, default_op, test_only, owner=self.owner, privilege=self.privilege)
         return _ok()
 
     def _decode_top(self, el):
@@ -692,7 +692,7 @@ class NetconfSession:
             return _ok()
         edits = [self._decode_top(el) for el in config if isinstance(el.tag, str)]
         if edits:
-            self.server.layer.edit(edits, "merge", test_only=True)
+            self.server.layer.edit(edits, "merge", test_only=True, owner=self.owner, privilege=self.privilege)
         return _ok()
 
     def _lock(self, op) -> str:
@@ -707,7 +707,7 @@ class NetconfSession:
                 raise RpcError("lock-denied", f"the {ds} datastore is already locked by session {held[0]}",
                                info={"session-id": held[0]})
             # the lock excludes every management agent (RFC 6241 §7.5): CLI and RESTCONF honour it too
-            other = self.server.device.lock_config(f"netconf:{self.id}")
+            other = self.server.device.lock_config(self.owner)
             if other is not None:
                 raise RpcError("lock-denied", f"the {ds} datastore is locked by {other}", info={"session-id": 0})
             self.server.locks[ds] = (self.id, self.server.device.now())
@@ -726,7 +726,7 @@ class NetconfSession:
                 raise RpcError("lock-denied", f"the {ds} datastore is locked by session {held[0]}",
                                info={"session-id": held[0]})
             del self.server.locks[ds]
-            self.server.device.unlock_config(f"netconf:{self.id}")
+            self.server.device.unlock_config(self.owner)
         return _ok()
 
     def _close_session(self, op) -> None:

@@ -35,7 +35,7 @@ class NetconfSubsystem(paramiko.SubsystemHandler):
         username = getattr(iface, "username", None) or ""
         privilege = getattr(iface, "privilege", 15)
         peer = getattr(iface, "peer", None) or transport.getpeername()
-        if not self.netconf.device.system.get("netconf_yang", True):
+        if not self.netconf.device.system.netconf_yang:
             channel.close()                                    # `no netconf-yang`
             return
         try:                          # replies are small and latency-bound: no Nagle delay
@@ -82,7 +82,7 @@ class NetconfService:
         self.ssh = SSHServer(host, port, host_key_path=state_dir / HOST_KEY_NAME,
                              authenticate_password=device.check_password,
                              authorized_keys_path=state_dir / AUTHORIZED_KEYS_NAME,
-                             known_user=lambda name: device.users().get(name, {}).get("privilege"),
+                             known_user=device.privilege_of,
                              subsystems={"netconf": (NetconfSubsystem, self.netconf)}, name="netconf")
 
     @property

@@ -50,7 +50,7 @@ def start_restconf(device, *, host: str, port: int, state_dir: str | Path, http_
     servers = RestconfServers(https=https, apps=[app])
     if http_port is not None:
         try:
-            if not device.system.get("ip_http_server"):
+            if not device.system.ip_http_server:
                 device.apply_system_config({"ip_http_server": True})
             plain = create_app(device, restconf=False, secure=False)
             servers.http = WsgiServer(plain, host, http_port, name="slpemu-http").start()

@@ -383,7 +383,6 @@ class Restconf:
     def read(self, target: Target) -> Response:
         q = parse_query(request.args, request.method, target.node, self.tops)
         fmt = self.reply_format()
-        self.device.tick()
         not_modified = self.check_preconditions(read=True)
         if not_modified is not None:
             return not_modified
@@ -436,7 +435,6 @@ class Restconf:
     # ------------------------------------------------------------------ edits
     def write(self, method: str, target: Target) -> Response:
         parse_query(request.args, method, target.node, self.tops)
-        self.device.tick()
         self.check_preconditions(read=False)
         fmt_in, body = self.read_body()
         if body is None and method in ("PUT", "PATCH", "POST"):
@@ -445,7 +443,7 @@ class Restconf:
             edits, status, location = self._datastore_edits(method, fmt_in, body)
         else:
             edits, status, location = self._resource_edits(method, target, fmt_in, body)
-        self.layer.edit(edits)
+        self.layer.edit(edits, owner=f"restconf:{request.authorization.username}")
         headers = self.validators()
         if location:
             headers["Location"] = request.host_url.rstrip("/") + location
@@ -736,9 +734,9 @@ def create_app(device, *, restconf: bool = True, secure: bool = True, layer: Dat
     @app.before_request
     def _gate():
         system = device.system
-        if secure and not system.get("ip_http_secure_server", True):
+        if secure and not system.ip_http_secure_server:
             return fail(503, "the HTTP secure server is disabled (no ip http secure-server)")
-        if not secure and not system.get("ip_http_server", False):
+        if not secure and not system.ip_http_server:
             return fail(503, "the HTTP server is disabled (no ip http server)")
         length = request.content_length
         if length is not None and length > MAX_BODY:
@@ -752,7 +750,7 @@ def create_app(device, *, restconf: bool = True, secure: bool = True, layer: Dat
             return fail(413, f"the request body is larger than {MAX_BODY} bytes")
         if request.path in public:
             return None
-        if is_restconf() and not system.get("restconf", True):
+        if is_restconf() and not system.restconf:
             return fail(404, "RESTCONF is not enabled on this device (no restconf)")
         auth = request.authorization
         privilege = None

@@ -1,0 +1,110 @@
+"""Trust codes (behaviour.md §1.3, R32–R36): ID-token trust with CSSM, trust requests in files, reports and
+pulls, trust codes from ACKs and files, factory trust, trust sync for new HA members."""
+
+from __future__ import annotations
+
+from . import artifacts, messages
+from .context import Context
+from .errors import DeviceError
+from .state import TrustCode, Udi
+
+
+def udi_key(u: Udi) -> str:
+    return artifacts.long_udi(u.pid, u.sn)
+
+
+class Trust:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def request_element(self, udis: list[Udi], now: float) -> str:
+        ctx = self.ctx
+        data = {"type": "trust_request", "timestamp": int(now * 1000),
+                "udis": [{"pid": u.pid, "sn": u.sn} for u in udis],
+                "public_key": artifacts.public_key_raw_b64(ctx.signing_key.public_key()), "hostname": ctx.hostname}
+        return artifacts.signed_element("smartLicenseTrustRequest", data, ctx.signing_key)
+
+    def save_request(self, target: str, now: float) -> str:
+        """`license smart save trust-request <path>` (R36): a signed trust request for the active."""
+        text = artifacts.signed_file([self.request_element(self.ctx.member_udis(False), now)])
+        self.ctx.flash.write(target, text.encode())
+        self.ctx.event(now, "TRUST_REQUEST_SAVE", file=target)
+        return target
+
+    def check_idtoken(self, token: str) -> None:
+        if not isinstance(token, str) or not 1 <= len(token) <= 255 or any(c.isspace() for c in token):
+            raise DeviceError("% Invalid ID token")
+        if self.ctx.transport not in ("smart", "callhome"):
+            raise DeviceError("% Trust establishment with an ID token needs license smart transport smart",
+                              "transporttype")
+
+    def idtoken(self, token: str, all_members: bool, force: bool, now: float) -> None:
+        """`license smart trust idtoken <token> {local|all} [force]` (R33): trust with CSSM directly."""
+        ctx = self.ctx
+        self.check_idtoken(token)
+        udis = ctx.member_udis(all_members)
+        request = self.request_element(udis, now)
+        try:
+            answer = ctx.comms.call("Trust Establishment", now, "establish_trust", token, request, force)
+        except DeviceError as exc:
+            if exc.code == "responsefailed":
+                reason = str(exc).lstrip("% ")
+                for u in udis:
+                    exc.aftermath.append(messages.trust_install_failed(artifacts.short_udi(u.pid, u.sn), reason))
+            raise
+        docs = ctx.comms.read_answer(answer, ("smartLicenseTrustCode", "smartLicensePolicy"))
+        for doc in docs:
+            ctx.reporting.verify(doc, now, lambda reason: messages.trust_install_failed(ctx.udi, reason))
+        ctx.imports.install_documents(docs, now, trust_source="idtoken")
+        # CSSM answers trust with its policy (R10), then the device reports (R33)
+        ctx.comms.sync(now, all_members)
+
+    def check_code(self, doc: artifacts.SignedDocument, now: float) -> tuple[str, dict]:
+        ctx = self.ctx
+        udi = doc.data.get("udi") or {}
+        key = artifacts.long_udi(str(udi.get("pid")), str(udi.get("sn")))
+        short = artifacts.short_udi(str(udi.get("pid")), str(udi.get("sn")))
+        ctx.reporting.verify(doc, now, lambda reason: messages.trust_install_failed(short, reason))
+        if key not in {udi_key(u) for u in ctx.member_udis(True)}:
+            raise DeviceError(f"% Import Data Failed: the trust code is for {key}, not this device",
+                              "matchidentifier", syslog=messages.trust_install_failed(short, "UDI mismatch"))
+        if doc.data.get("public_key") != artifacts.public_key_raw_b64(ctx.signing_key.public_key()):
+            raise DeviceError("% Import Data Failed: the trust code was issued to another device key",
+                              "matchidentifier", syslog=messages.trust_install_failed(short, "signature mismatch"))
+        return key, doc.data
+
+    def install(self, key: str, data: dict, now: float, source: str) -> None:
+        ctx = self.ctx
+        account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
+        ctx.put(trust={**ctx.st.trust, key: TrustCode(now, source, True, account)})
+        pid, sn = key[4:].split(",SN:")
+        ctx.syslog(now, messages.trust_install_success(artifacts.short_udi(pid, sn)))
+        ctx.event(now, "TRUST_INSTALL", udi=key)
+        ctx.record_import(now, "TRUST CODE", "Success")
+
+    def install_factory(self, now: float) -> None:
+        """A factory-installed trust code (17.7.1a+ hardware; cannot be used with CSSM, R34)."""
+        ctx = self.ctx
+        ctx.put(trust={**ctx.st.trust, **{udi_key(u): TrustCode(now, "factory", False)
+                                          for u in ctx.member_udis(True)}})
+
+    def sync_new_member(self, new_udi: Udi, now: float) -> None:
+        """R58: on direct CSSM a new HA member gets a trust code when the active has one."""
+        ctx = self.ctx
+        if ctx.transport != "smart" or not ctx.has_usable_trust(ctx.udi) or ctx.has_usable_trust(udi_key(new_udi)):
+            return
+
+        def trust_sync():
+            request = self.request_element([new_udi], now)
+            answer = ctx.comms.call("Trust Sync", now, "establish_trust", "trust-sync", request, False)
+            ctx.imports.install_documents(ctx.comms.read_answer(answer, ("smartLicenseTrustCode",)), now,
+                                          trust_source="sync")
+        ctx.comms.attempt(now, trust_sync)
+
+    def pending_requests(self, now: float, in_pull: bool) -> list[str]:
+        """The trust request a usage file or push carries (17.7.1+) or a pull offers (17.9.1+) for members
+        without a usable trust code (R35)."""
+        ctx = self.ctx
+        offered = ctx.release.trust_in_pull_mode if in_pull else ctx.release.trust_request_in_reports
+        lacking = ctx.members_needing_trust() if offered else []
+        return [self.request_element(lacking, now)] if lacking else []
