@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import re
 import uuid
 from pathlib import Path
@@ -108,6 +110,43 @@ def test_profile_loads_and_validates(pid):
             assert lv.requires_slac is False
         else:
             assert lv.requires_slac == (lv.mbps is None or lv.mbps > 250), lv
+
+
+# Digest of every field of each loaded profile (entitlements, levels, specs, inferred lists...; the
+# source file by name).  It pins what the YAML files *mean*, so that reorganising them (family
+# bases, `extends`, comments) is proven not to change a platform.  A deliberate catalogue change
+# updates the digest: the failure message prints the new one.
+PROFILE_DIGESTS = {
+    "ASR1001-X": "c3d118804ab4d960",
+    "C1111-8P": "6b28b589b65a35bd",
+    "C8000V": "c465abfb498cb61a",
+    "C8200-1N-4T": "97ccce317b1945f4",
+    "C8300-1N1S-4T2X": "d59ac3ec7c9451dd",
+    "C8300-1N1S-6T": "c4e20f7990703f41",
+    "C8500-12X": "7ae5c68c07484dbf",
+    "CSR1000V": "0071e9564c0343d8",
+    "ISR4331/K9": "c7ba73aa6433b9a9",
+    "ISR4351/K9": "33faa6de20ea4ba6",
+    "ISR4431/K9": "886745150d4871d8",
+    "ISR4461/K9": "961cd998359cf160",
+}
+
+
+def _profile_digest(p: Profile) -> str:
+    data = dataclasses.asdict(p)
+    del data["_index"], data["_index_ci"]
+    data["source"] = Path(p.source).name
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def test_bundled_platforms_are_exactly_the_pinned_ones():
+    assert ALL == sorted(PROFILE_DIGESTS)
+
+
+@pytest.mark.parametrize("pid", ALL)
+def test_loaded_profile_matches_its_pinned_digest(pid):
+    digest = _profile_digest(load_profile(pid))
+    assert digest == PROFILE_DIGESTS[pid], f"{pid}: loaded profile changed (new digest {digest})"
 
 
 @pytest.mark.parametrize("pid", ALL)
