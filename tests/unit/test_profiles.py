@@ -526,6 +526,15 @@ def test_a_family_base_is_shared_but_is_not_a_platform(tmp_path):
         load_profile("TEST-C", extra_dirs=[tmp_path])
 
 
+def test_bundled_bases_are_not_platforms():
+    bases = sorted(p.stem for p in PROFILE_DIR.glob("_*.yaml"))
+    assert bases, "the bundled platforms share family bases"
+    for stem in bases:
+        assert not any(stem.lower() in (pid.lower(), pid.split("/")[0].lower()) for pid in ALL)
+        with pytest.raises(ProfileError):
+            load_profile(stem)
+
+
 def test_entitlements_prepend_append_and_remove_keep_the_order(tmp_path):
     _write(tmp_path, "test-rtr1.yaml", _minimal())
     first = {"name": "first", "tag": "FIRST", "regid_date": "2020-10"}
