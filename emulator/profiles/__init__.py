@@ -2,7 +2,9 @@
 
 A profile is a YAML data file in this directory (``<name>.yaml``; the file stem is the PID
 without ``/K9``).  Drop a file here -- or in a directory passed as ``extra_dirs`` -- to add a
-platform; no code change is needed.  Files are parsed with ``yaml.safe_load`` once and cached.
+platform; no code change is needed.  Each file is parsed once (YAML safe loader) and cached.
+This docstring is the schema of those files; each file starts with a short header naming its
+platform and sources.
 
 Public API::
 
@@ -15,16 +17,18 @@ Public API::
     p.entitlements -> tuple[Entitlement, ...]
 
 Sources: ``spec/profiles.md`` (extracted from Cisco's guide "Smart Licensing Using Policy for Cisco
-Enterprise Routing Platforms"; ``Lnnnn`` = guide line).  Values the guide does not print are
-marked ``# inferred`` in the YAML *and* listed in the ``inferred`` field of the mapping that holds
-them (profile level or entitlement level), so code can tell facts from assumptions.
+Enterprise Routing Platforms"; ``Lnnnn`` = guide line, ``[C:file]`` = ``spec/captures/file``).
+Values the guide does not print are marked ``# inferred`` in the YAML *and* listed in the
+``inferred`` field of the mapping that holds them (profile level, section level or entitlement
+level), so code can tell facts from assumptions.  Releases are quoted strings (``"17.10.1a"``: an
+unquoted 17.10 would be read as the float 17.1).
 
 Profile fields (YAML key = attribute)
 -------------------------------------
 pid                 PID as in the UDI, e.g. ``C8300-1N1S-6T``, ``ISR4331/K9``.
 family              ISR1K, ISR4K, ASR1K, C8200, C8300, C8500, C8000V, CSR1000V, ISRV, ISR1100TSG.
 description         Product description (``show version``/inventory style text).
-virtual             True for C8000V/CSR1000V/ISRV.
+virtual             True for the virtual platforms (C8000V, CSR1000V).
 serial_prefix       First characters of serials (FDO, FGL, JAD...; ``9`` for virtual platforms).
 default_serial      A serial of that family printed in the guide; 11 characters (virtual: starts
                     with ``9``; physical: starts with ``serial_prefix``).
@@ -47,8 +51,9 @@ throughput          :class:`ThroughputSpec` -- the SLAC rule R3 (``traffic``: ``
                     ``command``, ``levels`` (:class:`ThroughputLevel`: ``keyword``, ``help``,
                     ``mbps`` (bidirectional; null = unthrottled), ``suffix`` (licence-name suffix),
                     ``entitlement`` (licence that unlocks the level), ``min_release``,
-                    ``requires_slac`` (computed unless given)), ``default_level`` and
-                    ``auto_slac_levels`` (levels whose configuration requests a SLAC itself).
+                    ``requires_slac`` (unless given: scope is not ``cef`` and ``mbps`` is null or
+                    above the threshold)), ``default_level`` and ``auto_slac_levels`` (levels
+                    whose configuration requests a SLAC itself).
 agent_version       :class:`AgentVersionSpec` -- ``default`` and ``by_release``
                     (``{"17.3": "5.0.6_rel/47", ...}``; the greatest train <= release wins).
 boot_levels         :class:`BootLevels` -- ``levels``, ``addons``, ``default_level``,
@@ -72,8 +77,9 @@ aliases             other names accepted by ``entitlement()`` (e.g. ``network-ad
 display_name        name before the parentheses in ``show license usage``/``all`` (default: name).
 tag / full_tag      short tag and ``regid.YYYY-MM.com.cisco.<TAG>,1.0_<uuid>``.  When the guide
                     never prints the full tag it is synthetic: same regid date as its siblings,
-                    UUID = uuid5(NAMESPACE_DNS, "<TAG>.entitlement.slpemu.invalid") (a YAML entry
-                    may give ``regid_date`` instead of ``full_tag`` to have it generated).
+                    UUID = uuid5(NAMESPACE_DNS, "<TAG>.entitlement.slpemu.invalid") -- a version-5
+                    UUID, recognisable next to Cisco's random (version-4) ones.  A YAML entry may
+                    give ``regid_date`` instead of ``full_tag`` to have it generated.
 description, feature_name, feature_description, version ("1.0")
 enforcement         ``unenforced`` | ``enforced`` | ``export`` (``enforcement_display`` gives
                     ``NOT ENFORCED`` / ``ENFORCED`` / ``EXPORT RESTRICTED``).
@@ -94,10 +100,16 @@ YAML defaults: display_name = name; description = display_name; feature_name = n
 feature_description = feature_name; version = "1.0"; enforcement = export if hseck9 else
 unenforced; term = perpetual; license_type_display from term; cssm_* from display_name/description.
 
-A file may ``extends: <profile>`` another one: mappings are merged key by key, lists and scalars
-replaced; ``entitlements_append`` (replacing same-named entries) and ``entitlements_remove`` edit
-the inherited entitlement list.  A file in an extra directory may extend the bundled profile of
-the same name.
+Inheritance
+-----------
+A file may ``extends: <name>`` another one: mappings are merged key by key, lists and scalars
+replaced; ``entitlements_remove`` (names), then ``entitlements_prepend`` and
+``entitlements_append`` (each replacing inherited entries of the same name) edit the inherited
+entitlement list.  A file in an extra directory may extend the bundled profile of the same name.
+
+A file whose name starts with ``_`` (``_catalyst8000.yaml``) is a family base: it holds what
+several platforms share, needs no ``pid``, and is reached only through ``extends: _catalyst8000``
+-- it is not a platform (:func:`profile_names` skips it and :func:`load_profile` refuses it).
 """
 
 from __future__ import annotations
@@ -241,19 +253,6 @@ class Entitlement:
     def export_controlled(self) -> bool:
         return self.enforcement == "export"
 
-    @property
-    def regid_date(self) -> str:
-        return FULL_TAG_RE.match(self.full_tag).group(1)  # type: ignore[union-attr]
-
-    @property
-    def uuid(self) -> str:
-        return FULL_TAG_RE.match(self.full_tag).group(3)  # type: ignore[union-attr]
-
-    @property
-    def synthetic_full_tag(self) -> bool:
-        """True when the full tag is not from the guide."""
-        return "full_tag" in self.inferred
-
     def available_in(self, release: ReleaseLike) -> bool:
         """Can the licence be newly requested/used on ``release`` (min <= release < max)?"""
         return _rel_ge(release, self.min_release) and _rel_lt(release, self.max_release)
@@ -288,10 +287,6 @@ class ThroughputLevel:
     @property
     def kbps(self) -> int | None:
         return None if self.mbps is None else self.mbps * 1000
-
-    @property
-    def unthrottled(self) -> bool:
-        return self.mbps is None
 
 
 @dataclass(frozen=True)
@@ -415,10 +410,6 @@ class Profile:
     def dna_hsec(self) -> Entitlement:
         return self.entitlement(DNA_HSEC_TAG)
 
-    @property
-    def hseck9_entitlements(self) -> tuple[Entitlement, ...]:
-        return tuple(e for e in self.entitlements if e.hseck9)
-
     def hseck9_entitlement(self, release: ReleaseLike) -> Entitlement:
         """The HSECK9 licence newly requested on ``release``: DNA_HSEC, or the device-specific tag
         on ISR1K/ISR4K before ``hseck9.dna_hsec_from`` (17.6.1a; L1154)."""
@@ -435,24 +426,12 @@ class Profile:
                 return e
         raise KeyError(f"{self.pid}: no {boot_level} licence for throughput level {level!r}")
 
-    def entitlements_for_boot_level(self, boot_level: str) -> tuple[Entitlement, ...]:
-        return tuple(e for e in self.entitlements if e.boot_level == boot_level)
-
-    # -- misc ------------------------------------------------------------------
-    def agent_version_for(self, release: ReleaseLike | None = None) -> str:
-        return self.agent_version.for_release(release)
-
-    def supports_release(self, release: ReleaseLike) -> bool:
-        return _rel_ge(release, self.min_release)
-
+    # -- release-dependent features ----------------------------------------------
     def plr_available(self, release: ReleaseLike) -> bool:
         return self.supports_plr and _rel_ge(release, self.plr_min_release)
 
     def utility_available(self, release: ReleaseLike) -> bool:
         return self.supports_utility and _rel_ge(release, self.utility_min_release)
-
-    def udi(self, serial: str | None = None) -> str:
-        return f"PID:{self.pid},SN:{serial or self.default_serial}"
 
 
 # --------------------------------------------------------------------------- building / validation
@@ -463,7 +442,7 @@ _PROFILE_KEYS = {
     "slac_return_allowed", "dlc_supported", "pak_supported", "cssm_product_type", "software_id",
     "hseck9", "throughput", "agent_version", "boot_levels", "show_version", "entitlements", "inferred",
 }
-_MERGE_KEYS = {"extends", "entitlements_append", "entitlements_remove"}
+_MERGE_KEYS = {"extends", "entitlements_prepend", "entitlements_append", "entitlements_remove"}
 _ENT_KEYS = {
     "name", "aliases", "display_name", "tag", "full_tag", "regid_date", "description", "feature_name",
     "feature_description", "version", "enforcement", "term", "license_type_display", "hseck9",
@@ -475,6 +454,10 @@ _THROUGHPUT_KEYS = {
     "traffic", "slac_threshold_mbps", "level_scope", "command", "levels", "default_level",
     "auto_slac_levels", "inferred",
 }
+_HSECK9_KEYS = {"dna_hsec_from", "device_specific", "license_feature", "inferred"}
+_AGENT_KEYS = {"default", "by_release", "inferred"}
+_BOOT_KEYS = {"levels", "addons", "default_level", "default_addon", "inferred"}
+_SHOW_FIELDS = ("software_name", "image", "image_file", "processor_line")
 
 
 class _Ctx:
@@ -759,7 +742,7 @@ def _build_profile(raw: dict, path: Path) -> Profile:
 
     # hseck9
     hr = ctx.mapping(raw["hseck9"], "hseck9")
-    ctx.keys(hr, {"dna_hsec_from", "device_specific", "license_feature", "inferred"}, ("dna_hsec_from",), "hseck9")
+    ctx.keys(hr, _HSECK9_KEYS, ("dna_hsec_from",), "hseck9")
     dna_from = hr["dna_hsec_from"]
     if dna_from != "always":
         dna_from = ctx.release(dna_from, "hseck9.dna_hsec_from")
@@ -794,11 +777,8 @@ def _build_profile(raw: dict, path: Path) -> Profile:
             raise ctx.fail(f"entitlement {e.name!r}: throughput_level {e.throughput_level!r} is not a throughput level")
 
     # agent version
-    ar = raw["agent_version"]
-    if isinstance(ar, str):
-        ar = {"default": ar}
-    ar = ctx.mapping(ar, "agent_version")
-    ctx.keys(ar, {"default", "by_release", "inferred"}, ("default",), "agent_version")
+    ar = ctx.mapping(raw["agent_version"], "agent_version")
+    ctx.keys(ar, _AGENT_KEYS, ("default",), "agent_version")
     pairs = []
     for train, ver in (ctx.mapping(ar.get("by_release") or {}, "agent_version.by_release")).items():
         if not isinstance(train, str) or not _TRAIN_RE.match(train):
@@ -809,7 +789,7 @@ def _build_profile(raw: dict, path: Path) -> Profile:
 
     # boot levels
     br = ctx.mapping(raw.get("boot_levels") or {}, "boot_levels")
-    ctx.keys(br, {"levels", "addons", "default_level", "default_addon", "inferred"}, (), "boot_levels")
+    ctx.keys(br, _BOOT_KEYS, (), "boot_levels")
     bspec = BootLevels(
         levels=ctx.strings(br.get("levels"), "boot_levels.levels"),
         addons=ctx.strings(br.get("addons"), "boot_levels.addons"),
@@ -827,21 +807,19 @@ def _build_profile(raw: dict, path: Path) -> Profile:
 
     # show version
     sr = ctx.mapping(raw.get("show_version") or {}, "show_version")
-    ctx.keys(sr, {"software_name", "image", "image_file", "processor_line", "inferred"},
-             ("software_name", "image", "image_file", "processor_line"), "show_version")
-    sspec = ShowVersionSpec(**{k: ctx.string(sr[k], f"show_version.{k}") for k in
-                               ("software_name", "image", "image_file", "processor_line")})
+    ctx.keys(sr, {*_SHOW_FIELDS, "inferred"}, _SHOW_FIELDS, "show_version")
+    sspec = ShowVersionSpec(**{k: ctx.string(sr[k], f"show_version.{k}") for k in _SHOW_FIELDS})
 
     nested: list[str] = []
     for section, sraw, allowed in (
-        ("hseck9", hr, {"dna_hsec_from", "device_specific", "license_feature"}),
-        ("throughput", raw["throughput"], _THROUGHPUT_KEYS - {"inferred"}),
-        ("agent_version", ar, {"default", "by_release"}),
-        ("boot_levels", br, {"levels", "addons", "default_level", "default_addon"}),
-        ("show_version", sr, {"software_name", "image", "image_file", "processor_line"}),
+        ("hseck9", hr, _HSECK9_KEYS),
+        ("throughput", raw["throughput"], _THROUGHPUT_KEYS),
+        ("agent_version", ar, _AGENT_KEYS),
+        ("boot_levels", br, _BOOT_KEYS),
+        ("show_version", sr, set(_SHOW_FIELDS)),
     ):
         for item in ctx.strings(sraw.get("inferred"), f"{section}.inferred"):
-            if item.split(".", 1)[0] not in allowed:
+            if item.split(".", 1)[0] not in allowed - {"inferred"}:
                 raise ctx.fail(f"{section}.inferred names unknown field {item!r}")
             nested.append(f"{section}.{item}")
     nested_inferred = tuple(nested)
@@ -904,6 +882,11 @@ def clear_cache() -> None:
         _lookup_cache.clear()
 
 
+def _is_base(path: Path) -> bool:
+    """A family base (``_<name>.yaml``): reached through ``extends`` only, never a platform."""
+    return path.stem.startswith("_")
+
+
 def _read(path: Path) -> dict:
     with _lock:
         raw = _raw_cache.get(path)
@@ -917,7 +900,7 @@ def _read(path: Path) -> dict:
                 raise ProfileError(f"{path}: cannot read: {exc}") from None
             if not isinstance(raw, dict):
                 raise ProfileError(f"{path}: a profile must be a YAML mapping")
-            if not isinstance(raw.get("pid"), str) and not isinstance(raw.get("extends"), str):
+            if not (_is_base(path) or isinstance(raw.get("pid"), str) or isinstance(raw.get("extends"), str)):
                 raise ProfileError(f"{path}: missing pid (only a file that 'extends' another may omit it)")
             _raw_cache[path] = raw
         return raw
@@ -940,16 +923,23 @@ def _files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
+def _platform_files(dirs: tuple[Path, ...]) -> list[Path]:
+    return [f for d in dirs for f in _files(d) if not _is_base(f)]
+
+
 def _match_keys(path: Path) -> set[str]:
-    """Names a file answers to: its stem and its pid (or, without a pid, the profile it extends)."""
+    """Names a platform file answers to: its stem and its pid (or, without a pid, the profile it extends)."""
     raw = _read(path)
     own = raw.get("pid") if isinstance(raw.get("pid"), str) else raw["extends"]
     return {path.stem.lower(), own.strip().lower()}
 
 
 def _candidates(name: str, dirs: tuple[Path, ...]) -> list[Path]:
+    """Files ``name`` designates, extra dirs first: a base by its stem, platforms by stem or pid."""
     key = name.strip().lower()
-    return [f for d in dirs for f in _files(d) if key in _match_keys(f)]
+    if key.startswith("_"):
+        return [f for d in dirs for f in _files(d) if _is_base(f) and f.stem.lower() == key]
+    return [f for f in _platform_files(dirs) if key in _match_keys(f)]
 
 
 def _file_pid(path: Path, dirs: tuple[Path, ...]) -> str:
@@ -972,6 +962,17 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def _list_key(raw: dict, key: str, path: Path) -> list:
+    value = raw.get(key) or []
+    if not isinstance(value, list):
+        raise ProfileError(f"{path}: {key} must be a list")
+    return value
+
+
+def _ent_name(entry: Any) -> Any:
+    return entry.get("name") if isinstance(entry, dict) else None
+
+
 def _resolved_raw(path: Path, dirs: tuple[Path, ...], chain: tuple[Path, ...] = ()) -> dict:
     if path in chain:
         raise ProfileError(f"{path}: circular 'extends' ({' -> '.join(str(p) for p in chain + (path,))})")
@@ -988,19 +989,14 @@ def _resolved_raw(path: Path, dirs: tuple[Path, ...], chain: tuple[Path, ...] = 
     if not parents:
         raise ProfileError(f"{path}: extends unknown profile {parent_name!r}")
     base = _resolved_raw(parents[0], dirs, chain + (path,))
-    child = {k: v for k, v in raw.items() if k not in _MERGE_KEYS}
-    merged = _deep_merge(base, child)
-    ents = list(merged.get("entitlements") or [])
-    remove = raw.get("entitlements_remove") or []
-    if not isinstance(remove, list):
-        raise ProfileError(f"{path}: entitlements_remove must be a list of names")
-    ents = [e for e in ents if not (isinstance(e, dict) and e.get("name") in remove)]
-    append = raw.get("entitlements_append") or []
-    if not isinstance(append, list):
-        raise ProfileError(f"{path}: entitlements_append must be a list")
-    new_names = {e.get("name") for e in append if isinstance(e, dict)}
-    ents = [e for e in ents if not (isinstance(e, dict) and e.get("name") in new_names)] + list(append)
-    merged["entitlements"] = ents
+    merged = _deep_merge(base, {k: v for k, v in raw.items() if k not in _MERGE_KEYS})
+    remove = _list_key(raw, "entitlements_remove", path)
+    prepend = _list_key(raw, "entitlements_prepend", path)
+    append = _list_key(raw, "entitlements_append", path)
+    replaced = {_ent_name(e) for e in prepend + append} - {None}
+    dropped = (set(remove) | replaced) - {None}
+    kept = [e for e in merged.get("entitlements") or [] if _ent_name(e) not in dropped]
+    merged["entitlements"] = list(prepend) + kept + list(append)
     return merged
 
 
@@ -1015,19 +1011,19 @@ def _load_path(path: Path, dirs: tuple[Path, ...]) -> Profile:
 
 
 def profile_names(extra_dirs: Iterable[Union[str, Path]] | None = None) -> list[str]:
-    """PIDs of every profile (bundled, plus those in ``extra_dirs``), sorted."""
+    """PIDs of every platform profile (bundled, plus those in ``extra_dirs``), sorted; bases excluded."""
     with _lock:
         dirs = _dirs(extra_dirs)
-        names = {_file_pid(f, dirs) for d in dirs for f in _files(d)}
+        names = {_file_pid(f, dirs) for f in _platform_files(dirs)}
     return sorted(names)
 
 
 def load_profile(name: str, extra_dirs: Iterable[Union[str, Path]] | None = None) -> Profile:
-    """Load a profile by PID or file stem (case-insensitive).
+    """Load a platform profile by PID or file stem (case-insensitive).
 
     ``extra_dirs`` are searched before the bundled profiles, so a user file with the same stem
-    or PID overrides (or, with ``extends``, refines) a bundled one.  Unknown names raise
-    :class:`ProfileError` listing the known PIDs.
+    or PID overrides (or, with ``extends``, refines) a bundled one.  Unknown names -- and family
+    bases, which are not platforms -- raise :class:`ProfileError` listing the known PIDs.
     """
     if not isinstance(name, str) or not name.strip():
         raise ProfileError(f"profile name must be a non-empty string, got {name!r}")
@@ -1036,7 +1032,7 @@ def load_profile(name: str, extra_dirs: Iterable[Union[str, Path]] | None = None
     with _lock:
         path = _lookup_cache.get(key)
         if path is None:
-            found = _candidates(name, dirs)
+            found = [f for f in _candidates(name, dirs) if not _is_base(f)]
             if not found:
                 raise ProfileError(
                     f"unknown platform profile {name!r}; known profiles: {', '.join(profile_names(extra_dirs))}"

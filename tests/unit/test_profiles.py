@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
+import json
 import re
 import uuid
 from pathlib import Path
@@ -25,7 +27,7 @@ from emulator.profiles import (
 )
 
 PROFILE_DIR = Path(__file__).resolve().parents[2] / "emulator" / "profiles"
-FULL_TAG_RE = re.compile(r"^regid\.\d{4}-\d{2}\.com\.cisco\.[^,]+,1\.0_[0-9a-f-]{36}$")
+FULL_TAG_RE = re.compile(r"^regid\.(\d{4}-\d{2})\.com\.cisco\.[^,]+,1\.0_([0-9a-f-]{36})$")
 DNA_HSEC_FULL = "regid.2019-03.com.cisco.DNA_HSEC,1.0_509c41ab-05a8-431f-95fe-ec28086e8844"
 REQUIRED = {
     "C8000V": "C8000V.yaml",
@@ -83,7 +85,7 @@ def test_profile_loads_and_validates(pid):
 
     # exactly the HSEC entitlements are flagged hseck9
     hsec_like = {e.tag for e in p.entitlements if e.tag == "DNA_HSEC" or re.search(r"_HSEC$", e.tag, re.I)}
-    assert {e.tag for e in p.hseck9_entitlements} == hsec_like
+    assert {e.tag for e in p.entitlements if e.hseck9} == hsec_like
     expected = {"DNA_HSEC"} | ({p.hseck9.device_specific} if p.hseck9.device_specific else set())
     assert hsec_like == expected
     assert p.dna_hsec.full_tag == DNA_HSEC_FULL
@@ -95,7 +97,6 @@ def test_profile_loads_and_validates(pid):
     assert p.default_serial.startswith(p.serial_prefix)
     if p.virtual:
         assert p.default_serial.startswith("9") and p.serial_prefix == "9"
-    assert p.udi() == f"PID:{p.pid},SN:{p.default_serial}"
     assert FULL_TAG_RE.match(p.software_id)
     assert parse_release(p.min_release) >= (17, 3, 2)
 
@@ -110,13 +111,51 @@ def test_profile_loads_and_validates(pid):
             assert lv.requires_slac == (lv.mbps is None or lv.mbps > 250), lv
 
 
+# Digest of every field of each loaded profile (entitlements, levels, specs, inferred lists...; the
+# source file by name).  It pins what the YAML files *mean*, so that reorganising them (family
+# bases, `extends`, comments) is proven not to change a platform.  A deliberate catalogue change
+# updates the digest: the failure message prints the new one.
+PROFILE_DIGESTS = {
+    "ASR1001-X": "c3d118804ab4d960",
+    "C1111-8P": "6b28b589b65a35bd",
+    "C8000V": "c465abfb498cb61a",
+    "C8200-1N-4T": "97ccce317b1945f4",
+    "C8300-1N1S-4T2X": "d59ac3ec7c9451dd",
+    "C8300-1N1S-6T": "c4e20f7990703f41",
+    "C8500-12X": "7ae5c68c07484dbf",
+    "CSR1000V": "0071e9564c0343d8",
+    "ISR4331/K9": "c7ba73aa6433b9a9",
+    "ISR4351/K9": "33faa6de20ea4ba6",
+    "ISR4431/K9": "886745150d4871d8",
+    "ISR4461/K9": "961cd998359cf160",
+}
+
+
+def _profile_digest(p: Profile) -> str:
+    data = dataclasses.asdict(p)
+    del data["_index"], data["_index_ci"]
+    data["source"] = Path(p.source).name
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def test_bundled_platforms_are_exactly_the_pinned_ones():
+    assert ALL == sorted(PROFILE_DIGESTS)
+
+
+@pytest.mark.parametrize("pid", ALL)
+def test_loaded_profile_matches_its_pinned_digest(pid):
+    digest = _profile_digest(load_profile(pid))
+    assert digest == PROFILE_DIGESTS[pid], f"{pid}: loaded profile changed (new digest {digest})"
+
+
 @pytest.mark.parametrize("pid", ALL)
 def test_inferred_full_tags_are_synthetic_and_guide_ones_are_not(pid):
     for e in load_profile(pid).entitlements:
-        version = uuid.UUID(e.uuid).version
+        regid_date, tag_uuid = FULL_TAG_RE.match(e.full_tag).groups()
+        version = uuid.UUID(tag_uuid).version
         if "full_tag" in e.inferred:
-            assert e.uuid == synthetic_uuid(e.tag)
-            assert e.full_tag == synthetic_full_tag(e.tag, e.regid_date)
+            assert tag_uuid == synthetic_uuid(e.tag)
+            assert e.full_tag == synthetic_full_tag(e.tag, regid_date)
             assert version == 5
         else:
             assert version == 4, f"{e.tag}: a guide full tag should be a real (random) UUID"
@@ -133,7 +172,7 @@ def test_inferred_full_tags_are_marked_in_the_yaml_text():
     for path in sorted(PROFILE_DIR.glob("*.yaml")):
         text = path.read_text()
         raw = yaml.safe_load(text)
-        for ent in (raw.get("entitlements") or []) + (raw.get("entitlements_append") or []):
+        for ent in [e for key in ("entitlements", "entitlements_prepend", "entitlements_append") for e in raw.get(key) or []]:
             line = next(ln for ln in text.splitlines() if ln.strip().startswith("full_tag:") and ent["full_tag"] in ln)
             if "full_tag" in (ent.get("inferred") or []):
                 assert "# inferred" in line, (path.name, ent["name"])
@@ -232,7 +271,7 @@ def test_isr4331_and_c1111_guide_tags():
         "regid.2017-08.com.cisco.ISR_1100_8P_Hsec,1.0_34a5e7e7-722a-41ab-bdad-d53d5a3cac14"
     )
     assert c.entitlement("FoundationSuiteK9").full_tag.endswith("_6f4a1f6f-b607-45cb-8bd0-d672ac06a314")
-    assert c.throughput.default.unthrottled and c.show_version.image == "ARMV8EL_LINUX_IOSD-UNIVERSALK9-M"
+    assert c.throughput.default.mbps is None and c.show_version.image == "ARMV8EL_LINUX_IOSD-UNIVERSALK9-M"
 
 
 def test_platform_flags():
@@ -246,7 +285,7 @@ def test_platform_flags():
     assert v.plr_min_release == "17.10.1a" and v.utility_min_release == "17.9.1a"
     assert not v.plr_available((17, 9, 1)) and v.plr_available((17, 10, 1))
     assert v.utility_available((17, 9, 1)) and not v.utility_available((17, 8, 1))
-    assert v.min_release == "17.4.1" and not v.supports_release((17, 3, 2))
+    assert v.min_release == "17.4.1"
     assert v.default_serial == "96QKIABBZ1H"
     assert v.throughput.traffic == "combined"
     assert set(v.throughput.auto_slac_levels) == {"500", "1000", "2500", "5000"}
@@ -278,7 +317,7 @@ def test_throughput_levels():
     assert c8300.level("T2").requires_slac is True and c8300.level("T2").help == "T2(up to 2 gbps) aggregate thput"
     v = load_profile("C8000V").throughput
     assert v.level("T1").kbps == 100000  # L8794
-    assert v.level("T4").unthrottled and v.level("T4").requires_slac
+    assert v.level("T4").mbps is None and v.level("T4").requires_slac
     assert v.level("2500").suffix == "2.5G"
     with pytest.raises(KeyError):
         c8300.level("T4")
@@ -288,12 +327,12 @@ def test_throughput_levels():
 
 def test_agent_versions():
     c8300, c8200 = load_profile("C8300-1N1S-6T"), load_profile("C8200-1N-4T")
-    assert c8300.agent_version_for((17, 7, 1)) == "5.3.16_rel/55"
-    assert c8200.agent_version_for("17.7.1a") == "5.3.15_rel/49"
-    assert c8300.agent_version_for((17, 9, 1)) == "5.3.16_rel/55"
-    assert load_profile("ISR4461/K9").agent_version_for((17, 3, 2)) == "5.0.6_rel/47"
-    assert load_profile("C1111-8P").agent_version_for((17, 4, 1)) == "5.0.6_rel/47"
-    assert c8300.agent_version_for() == c8300.agent_version.default
+    assert c8300.agent_version.for_release((17, 7, 1)) == "5.3.16_rel/55"
+    assert c8200.agent_version.for_release("17.7.1a") == "5.3.15_rel/49"
+    assert c8300.agent_version.for_release((17, 9, 1)) == "5.3.16_rel/55"
+    assert load_profile("ISR4461/K9").agent_version.for_release((17, 3, 2)) == "5.0.6_rel/47"
+    assert load_profile("C1111-8P").agent_version.for_release((17, 4, 1)) == "5.0.6_rel/47"
+    assert c8300.agent_version.for_release(None) == c8300.agent_version.default
 
 
 # --------------------------------------------------------------------------- aliases / lookups
@@ -467,6 +506,48 @@ def test_extra_dir_can_refine_the_bundled_profile_of_the_same_name(tmp_path):
     assert p.throughput.default_level == "100" and p.throughput.command == bundled.throughput.command
     assert len(p.entitlements) == len(bundled.entitlements) - 1
     assert p.find_entitlement("network-essentials_T4") is None
+
+
+def test_a_family_base_is_shared_but_is_not_a_platform(tmp_path):
+    base = _minimal()
+    del base["pid"]
+    _write(tmp_path, "_testfamily.yaml", base)
+    _write(tmp_path, "test-a.yaml", "extends: _testfamily\npid: TEST-A\n")
+    _write(tmp_path, "test-b.yaml", 'extends: _testfamily\npid: TEST-B\ndefault_serial: "TSTBBBBBBBB"\n')
+    names = profile_names(extra_dirs=[tmp_path])
+    assert {"TEST-A", "TEST-B"} <= set(names) and not any("testfamily" in n.lower() for n in names)
+    a, b = load_profile("TEST-A", extra_dirs=[tmp_path]), load_profile("test-b", extra_dirs=[tmp_path])
+    assert a.entitlements == b.entitlements and b.default_serial == "TSTBBBBBBBB"
+    with pytest.raises(ProfileError, match="unknown platform profile"):
+        load_profile("_testfamily", extra_dirs=[tmp_path])
+    # a platform name is not a base name, nor the other way round
+    _write(tmp_path, "test-c.yaml", "extends: testfamily\npid: TEST-C\n")
+    with pytest.raises(ProfileError, match="extends unknown profile"):
+        load_profile("TEST-C", extra_dirs=[tmp_path])
+
+
+def test_bundled_bases_are_not_platforms():
+    bases = sorted(p.stem for p in PROFILE_DIR.glob("_*.yaml"))
+    assert bases, "the bundled platforms share family bases"
+    for stem in bases:
+        assert not any(stem.lower() in (pid.lower(), pid.split("/")[0].lower()) for pid in ALL)
+        with pytest.raises(ProfileError):
+            load_profile(stem)
+
+
+def test_entitlements_prepend_append_and_remove_keep_the_order(tmp_path):
+    _write(tmp_path, "test-rtr1.yaml", _minimal())
+    first = {"name": "first", "tag": "FIRST", "regid_date": "2020-10"}
+    last = {"name": "last", "tag": "LAST", "regid_date": "2020-10"}
+    renamed = {"name": "hseck9", "tag": "DNA_HSEC", "full_tag": DNA_HSEC_FULL, "hseck9": True,
+               "license_type_display": "Export", "description": "replaced"}
+    _write(tmp_path, "test-rtr2.yaml", {
+        "extends": "TEST-RTR1", "pid": "TEST-RTR2", "entitlements_prepend": [first, renamed],
+        "entitlements_append": [last], "entitlements_remove": ["test-advantage_T1"],
+    })
+    p = load_profile("TEST-RTR2", extra_dirs=[tmp_path])
+    assert [e.name for e in p.entitlements] == ["first", "hseck9", "last"]
+    assert p.entitlement("hseck9").description == "replaced"
 
 
 @pytest.mark.parametrize(
