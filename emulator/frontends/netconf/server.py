@@ -41,7 +41,8 @@ from emulator.yangdata.codec import xml_string
 from . import filters
 from .errors import RpcError
 from .framing import FrameReader, FramingError, frame_chunked, frame_eom
-from .ietf import BASE_NS, DS_NS, NCM_NS, NETMOD_NOTIF_NS, NOTIF_NS, WD_NS, WITH_DEFAULTS_MODES, server_modules
+from .ietf import (BASE_NS, DS_NS, NCM_NS, NETMOD_NOTIF_NS, NOTIF_NS, WD_NS, WITH_DEFAULTS_MODES, capabilities,
+                   netconf_library)
 from .notifications import notifications_for
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ class NetconfServer:
         self.device = device
         self.layer = DataLayer(device)
         self.schema = self.layer.schema
-        self.modules = server_modules()
+        self.library = netconf_library()
+        self.capabilities = capabilities(self.library)
         self.max_message = max_message
         self._lock = threading.RLock()
         self._sessions: dict[int, NetconfSession] = {}
@@ -98,7 +100,7 @@ class NetconfServer:
         self._render_cache: OrderedDict = OrderedDict()
         self._unsubscribe = device.subscribe(self._on_device_event)
         self.tops = dict(self.schema.top)
-        self.tops.update(self.modules.top)
+        self.tops.update(self.library.top)
         self.yang_rpcs = {(r.namespace, r.name): r for r in self.schema.rpcs.values()}
 
     # ------------------------------------------------------------------ sessions
@@ -152,7 +154,7 @@ class NetconfServer:
 
     # ------------------------------------------------------------------ hello
     def hello(self, session_id: int) -> bytes:
-        caps = "".join(f"<capability>{escape(c)}</capability>" for c in self.modules.capabilities)
+        caps = "".join(f"<capability>{escape(c)}</capability>" for c in self.capabilities)
         return (f'<?xml version="1.0" encoding="UTF-8"?><hello xmlns="{BASE_NS}"><capabilities>{caps}'
                 f"</capabilities><session-id>{session_id}</session-id></hello>").encode()
 
@@ -176,9 +178,9 @@ class NetconfServer:
         if qname == "ietf-netconf-monitoring:netconf-state":
             return self.netconf_state()
         if qname == "ietf-yang-library:yang-library":
-            return self.modules.yang_library()
+            return self.library.yang_library()
         if qname == "ietf-yang-library:modules-state":
-            return self.modules.modules_state()
+            return self.library.modules_state()
         return None
 
     def netconf_state(self) -> dict:
@@ -190,9 +192,9 @@ class NetconfServer:
         if lock:
             running["locks"] = {"global-lock": {"locked-by-session": lock[0], "locked-time": yang_time(lock[1])}}
         return {
-            "capabilities": {"capability": list(self.modules.capabilities)},
+            "capabilities": {"capability": list(self.capabilities)},
             "datastores": {"datastore": [running]},
-            "schemas": {"schema": self.modules.schemas_data()},
+            "schemas": {"schema": self.library.schemas()},
             "sessions": {"session": [s.monitoring() for s in sessions if s.hello_done]},
             "statistics": {"netconf-start-time": yang_time(self.start_time), **stats},
         }
@@ -201,7 +203,8 @@ class NetconfServer:
         node = self.tops[qname]
         text = xml_string(to_xml(node, value))
         if qname == "ietf-yang-library:yang-library":
-            text = text.replace("<name>ds:", f'<name xmlns:ds="{DS_NS}">ds:')
+            # datastore names are identityrefs, held in their RFC 7951 form; XML needs a declared prefix
+            text = text.replace("<name>ietf-datastores:", f'<name xmlns:ds="{DS_NS}">ds:')
         return text
 
     def cached_render(self, key, build: Callable[[], str]) -> str:
@@ -794,7 +797,7 @@ class NetconfSession:
         if fmt is not None and (fmt.text or "").strip().rpartition(":")[2] != "yang":
             raise RpcError("invalid-value", f"schema format {(fmt.text or '').strip()!r} is not available "
                            "(only yang)", error_type="application", info={"bad-element": "format"})
-        found = self.server.modules.module_text(ident.text.strip(), (version.text or "").strip()
+        found = self.server.library.texts(ident.text.strip(), (version.text or "").strip()
                                                 if version is not None else None)
         if not found:
             raise RpcError("invalid-value", f"no schema {ident.text.strip()!r}"
