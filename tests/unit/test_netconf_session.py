@@ -550,6 +550,23 @@ def test_cisco_notifications_and_replay(server):
     assert [etree.QName(n[1]).localname for n in notes] == ["enabled", "replayComplete", "notificationComplete"]
 
 
+@pytest.mark.parametrize("select, expected", [
+    ("/enabled", ["enabled"]),
+    ("/csl:enabled", ["enabled"]),
+    ("//enabled", ["enabled"]),
+    ("/syslog-message[mnemonic='AGENT_ENABLED']", ["syslog-message"]),
+    ("/ready | /enabled", ["ready", "enabled"]),
+    ("/nothing", []),
+])
+def test_xpath_filter_on_notifications(server, select, expected):
+    c = Client(server)
+    c.ok(f'<create-subscription xmlns="{NOTIF}"><filter xmlns:csl="{CSL}" type="xpath" select="{select}"/>'
+         "<startTime>2000-01-01T00:00:00Z</startTime><stopTime>2024-01-01T00:00:00Z</stopTime>"
+         "</create-subscription>")
+    notes = _wait_notifications(c, len(expected) + 2)
+    assert [etree.QName(n[1]).localname for n in notes] == expected + ["replayComplete", "notificationComplete"]
+
+
 # ============================================================================================ errors, hostile input
 
 def test_message_level_errors(server):

@@ -311,12 +311,13 @@ class _Subscription:
                 if result is not None:
                     return xml_string(to_xml(node, result))
             return None
-        root = parse_xml(f"<root>{xml_string(to_xml(node, data))}</root>", MAX_MESSAGE)
+        # the notification's content is the root of its own document: select="/enabled" picks <enabled>
+        [element] = to_xml(node, data)
         try:
-            picked = filters.xpath_select(root, el.get("select") or "", el.nsmap)
+            picked = filters.xpath_select([element], el.get("select") or "", el.nsmap)
         except RpcError:
             return None
-        return etree.tostring(root[0], encoding="unicode") if picked else None
+        return etree.tostring(element, encoding="unicode") if picked else None
 
 
 class NetconfSession:
@@ -603,7 +604,8 @@ class NetconfSession:
             if select is None:
                 raise RpcError("missing-attribute", "an xpath filter needs a select attribute",
                                info={"bad-attribute": "select", "bad-element": "filter"})
-            full = etree.fromstring("<data>" + self._render_all(content, tops, provide) + "</data>")
+            rendered = ("<data>" + self._render_all(content, tops, provide) + "</data>").encode()
+            full = parse_xml(rendered, max_bytes=len(rendered))         # our own rendering, whatever its size
             docs = [etree.ElementTree(copy.deepcopy(top)).getroot() for top in full]
             picked = filters.xpath_select(docs, select, filt.nsmap)
             out = filters.xpath_output(picked, self._node_of)
