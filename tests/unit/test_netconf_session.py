@@ -746,3 +746,36 @@ def test_yang_rpc_and_edit_with_a_5000_digit_integer_keep_the_session(server):
     assert reply.find("nc:rpc-error", NS) is not None
     assert not c.closed
     c.ok(get(lic("<state><version/></state>")))
+
+
+@pytest.mark.parametrize("filter_xml", [
+    "",
+    f'<netconf-state xmlns="{NCM}"/>',
+    f'<netconf-state xmlns="{NCM}"><schemas/></netconf-state>',
+    f'<netconf-state xmlns="{NCM}"><statistics/><capabilities/></netconf-state>',
+    f'<netconf-state xmlns="{NCM}"><schemas><schema><identifier>cisco-ia</identifier></schema></schemas>'
+    "</netconf-state>",
+])
+def test_netconf_state_rendering_reuses_its_static_parts_exactly(server, filter_xml):
+    """The capabilities and schemas are rendered once; every reply is what encoding the whole data gives."""
+    from emulator.frontends.netconf.server import NETCONF_STATE
+    from emulator.yangdata import to_xml
+    from emulator.yangdata.codec import xml_string
+    c = Client(server)
+    value = server.netconf_state()
+    node = server.tops[NETCONF_STATE]
+    assert server.render(NETCONF_STATE, value) == xml_string(to_xml(node, value))
+    reply = c.ok(get(filter_xml) if filter_xml else "<get/>")
+    state = reply.find(".//ncm:netconf-state", NS)
+    assert state is not None
+    names = [etree.QName(e).localname for e in state]
+    assert names == [n for n in ("capabilities", "datastores", "schemas", "sessions", "statistics") if n in names]
+    if "schemas" in filter_xml and "cisco-ia" not in filter_xml:
+        assert names == ["schemas"] and len(state.findall(".//ncm:schema", NS)) > 10
+    if "cisco-ia" in filter_xml:
+        assert [s.findtext("ncm:identifier", namespaces=NS) for s in state.iterfind(".//ncm:schema", NS)] == \
+            ["cisco-ia"]
+    if not filter_xml:
+        assert names == ["capabilities", "datastores", "schemas", "sessions", "statistics"]
+        caps = [e.text for e in state.iterfind("ncm:capabilities/ncm:capability", NS)]
+        assert caps == [e.text for e in c.server_hello.iter(f"{{{NC}}}capability")]

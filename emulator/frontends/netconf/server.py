@@ -53,6 +53,7 @@ BASE_11 = "urn:ietf:params:netconf:base:1.1"
 CACHEABLE = frozenset({"cisco-smart-license:licensing", "Cisco-IOS-XE-native:native"})
 # Tops that never change while the process runs (the module set).
 STATIC = frozenset({"ietf-yang-library:yang-library", "ietf-yang-library:modules-state"})
+NETCONF_STATE = "ietf-netconf-monitoring:netconf-state"
 WRITE_PRIVILEGE = 15
 MAX_MESSAGE = 4 * 1024 * 1024
 MAX_SESSION_ID = 2 ** 32 - 1         # ietf-netconf session-id-type: uint32 1..max
@@ -102,6 +103,11 @@ class NetconfServer:
         self.tops = dict(self.schema.top)
         self.tops.update(self.library.top)
         self.yang_rpcs = {(r.namespace, r.name): r for r in self.schema.rpcs.values()}
+        # The parts of netconf-state that never change, as data and as rendered elements (most of its size)
+        self._state_static = {"capabilities": {"capability": list(self.capabilities)},
+                              "schemas": {"schema": self.library.schemas()}}
+        [rendered] = to_xml(self.tops[NETCONF_STATE], self._state_static)
+        self._state_static_xml = {etree.QName(el).localname: el for el in rendered}
 
     # ------------------------------------------------------------------ sessions
     def open_session(self, send: Callable[[bytes], None], close: Callable[[], None] | None = None, *,
@@ -175,7 +181,7 @@ class NetconfServer:
         return provide
 
     def ietf_data(self, qname: str):
-        if qname == "ietf-netconf-monitoring:netconf-state":
+        if qname == NETCONF_STATE:
             return self.netconf_state()
         if qname == "ietf-yang-library:yang-library":
             return self.library.yang_library()
@@ -192,20 +198,34 @@ class NetconfServer:
         if lock:
             running["locks"] = {"global-lock": {"locked-by-session": lock[0], "locked-time": yang_time(lock[1])}}
         return {
-            "capabilities": {"capability": list(self.capabilities)},
+            "capabilities": self._state_static["capabilities"],
             "datastores": {"datastore": [running]},
-            "schemas": {"schema": self.library.schemas()},
+            "schemas": self._state_static["schemas"],
             "sessions": {"session": [s.monitoring() for s in sessions if s.hello_done]},
             "statistics": {"netconf-start-time": yang_time(self.start_time), **stats},
         }
 
     def render(self, qname: str, value) -> str:
         node = self.tops[qname]
+        if qname == NETCONF_STATE:
+            return self._render_netconf_state(node, value)
         text = xml_string(to_xml(node, value))
         if qname == "ietf-yang-library:yang-library":
             # datastore names are identityrefs, held in their RFC 7951 form; XML needs a declared prefix
             text = text.replace("<name>ietf-datastores:", f'<name xmlns:ds="{DS_NS}">ds:')
         return text
+
+    def _render_netconf_state(self, node, value: dict) -> str:
+        """netconf-state with its unchanging parts (still the same objects after a subtree filter) copied from
+        their one rendering instead of encoded again."""
+        reused = [name for name, data in self._state_static.items() if value.get(name) is data]
+        [el] = to_xml(node, {k: v for k, v in value.items() if k not in reused})
+        order = [c.name for c in node.ordered_children]
+        for name in reused:
+            later = next((i for i, child in enumerate(el)
+                          if order.index(etree.QName(child).localname) > order.index(name)), len(el))
+            el.insert(later, copy.deepcopy(self._state_static_xml[name]))
+        return etree.tostring(el, encoding="unicode")
 
     def cached_render(self, key, build: Callable[[], str]) -> str:
         """Renderings of revision-cached data, keyed by what determines them (device revision first)."""
