@@ -779,3 +779,16 @@ def test_netconf_state_rendering_reuses_its_static_parts_exactly(server, filter_
         assert names == ["capabilities", "datastores", "schemas", "sessions", "statistics"]
         caps = [e.text for e in state.iterfind("ncm:capabilities/ncm:capability", NS)]
         assert caps == [e.text for e in c.server_hello.iter(f"{{{NC}}}capability")]
+
+
+def test_a_transport_that_fails_while_sending_ends_the_session_quietly(server, caplog):
+    c = Client(server)
+
+    def broken(_data):
+        raise OSError("connection reset")
+    c.session._send_raw = broken
+    with caplog.at_level("ERROR", logger="emulator.frontends.netconf.server"):
+        assert c.session.receive(frame_chunked(f'<rpc xmlns="{NC}" message-id="1"><get/></rpc>'.encode())) is False
+    assert c.session.closed and server.session(c.session.id) is None
+    assert server.stats["dropped-sessions"] == 1
+    assert not [r for r in caplog.records if r.exc_info]

@@ -84,6 +84,9 @@ def operation(namespace: str):
 
 
 class NetconfServer:
+    """What the NETCONF sessions of one device share: the data layer, the library, the running lock, the
+    monitoring counters and the notification fan-out."""
+
     def __init__(self, device, *, max_message: int = MAX_MESSAGE):
         self.device = device
         self.layer = DataLayer(device)
@@ -380,9 +383,12 @@ class NetconfSession:
                 break
             try:
                 self._handle(msg)
+            except OSError:                 # the transport failed while sending: the client is gone
+                self.terminate(dropped=True)
+                return False
             except Exception:
                 # Failures inside an operation are answered by _handle; this is one outside any (the hello,
-                # the transport), after which the session's state is unknown.
+                # sending), after which the session's state is unknown.
                 log.exception("NETCONF session %s: unexpected failure outside an operation", self.id)
                 self._fatal(RpcError("operation-failed", "internal error; the session is closed",
                                      error_type="application"))
