@@ -46,17 +46,17 @@ _DEVIATION = re.compile(r"^\s*deviation\s", re.M)
 Location = Callable[[str, str], "str | None"]
 
 
-class ServerSchema(Schema):
+class ProtocolSchema(Schema):
     """SNode trees of the IETF modules the servers implement themselves (same builder as the device's). The
     order gives the order of their data in a whole-datastore reply: netconf-state, yang-library,
     modules-state, restconf-state."""
-    implemented = ("ietf-netconf", "ietf-netconf-monitoring") + COMMON_MODULES + tuple(SERVER_MODULES[RESTCONF])
+    implemented = tuple(SERVER_MODULES[NETCONF]) + COMMON_MODULES + tuple(SERVER_MODULES[RESTCONF])
     supporting = IMPORT_ONLY
 
 
 @once
-def get_server_schema() -> ServerSchema:
-    return ServerSchema()
+def get_protocol_schema() -> ProtocolSchema:
+    return ProtocolSchema()
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def served_modules(protocol: str, schemas: tuple[Schema, ...] | None = None) -> 
     if protocol not in SERVER_MODULES:
         raise ValueError(f"unknown protocol {protocol!r}")
     if schemas is None:
-        schemas = (get_schema(), get_server_schema())
+        schemas = (get_schema(), get_protocol_schema())
     others = {name for p, mods in SERVER_MODULES.items() if p != protocol for name in mods}
     features = SERVER_MODULES[protocol]
     infos: dict[str, ModuleInfo] = {}
@@ -164,7 +164,7 @@ class YangLibrary:
             digest.update(repr((m.name, m.revision, m.namespace, m.features, m.deviations, m.implemented,
                                 [(s.name, s.revision) for s in m.submodules])).encode())
         self.content_id = digest.hexdigest()[:16]
-        server = get_server_schema()
+        server = get_protocol_schema()
         own = set(COMMON_MODULES) | set(SERVER_MODULES[protocol])
         # The data nodes this server answers from the library and its own monitoring module.
         self.top: dict[str, SNode] = {q: n for q, n in server.top.items() if n.module in own}

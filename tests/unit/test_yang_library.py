@@ -13,7 +13,7 @@ from lxml import etree
 from emulator.frontends.netconf.server import NetconfServer
 from emulator.frontends.restconf.app import create_app
 from emulator.frontends.restconf.library import YANG_LIBRARY_REVISION
-from emulator.yangdata.library import (NETCONF, RESTCONF, SERVER_MODULES, ServerSchema, YangLibrary,
+from emulator.yangdata.library import (NETCONF, RESTCONF, SERVER_MODULES, ProtocolSchema, YangLibrary,
                                        served_modules, yang_library)
 from emulator.yangdata.schema import ModuleInfo
 from tests.unit.test_netconf_session import NCM, NS, Client, get
@@ -161,7 +161,7 @@ def test_server_modules_and_features():
         assert set(SERVER_MODULES[protocol]) == own
         assert set(yang_library(protocol).top) >= {"ietf-yang-library:yang-library",
                                                     "ietf-yang-library:modules-state"}
-    assert set(ServerSchema.implemented) >= set(SERVER_MODULES[NETCONF]) | set(SERVER_MODULES[RESTCONF])
+    assert set(ProtocolSchema.implemented) >= set(SERVER_MODULES[NETCONF]) | set(SERVER_MODULES[RESTCONF])
     netconf_mod = yang_library(NETCONF).module("ietf-netconf")
     assert netconf_mod.features == ("writable-running", "validate", "xpath")      # no candidate, startup, url
     assert "features=writable-running,validate,xpath" in netconf_mod.capability()

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...yangdata.library import RESTCONF, YangLibrary, yang_library
-from ...yangdata.library import get_server_schema as _ietf_schema
+from ...yangdata.library import RESTCONF, YangLibrary, get_protocol_schema, yang_library
 from ...yangdata.schema import ModuleInfo, SNode, once
 
 CAPABILITIES = (
@@ -38,7 +37,8 @@ class ServerSchema:
 @once
 def get_server_schema() -> ServerSchema:
     lib = restconf_library()
-    return ServerSchema(lib.top, {n: i for n, i in _ietf_schema().modules.items() if lib.module(n) is not None})
+    modules = {n: i for n, i in get_protocol_schema().modules.items() if lib.module(n) is not None}
+    return ServerSchema(lib.top, modules)
 
 
 def module_text(name: str, revision: str | None) -> str | None:
