@@ -405,3 +405,34 @@ def test_host_key_persists(tmp_path):
         svc.stop()
     device.store.close()
     assert keys[0] == keys[1]
+
+
+def test_an_internal_error_is_answered_and_the_ssh_session_goes_on(service, monkeypatch):
+    layer = service.netconf.layer
+    original = layer.get
+    calls = []
+
+    def fails_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("internal detail")
+        return original(*args, **kwargs)
+    monkeypatch.setattr(layer, "get", fails_once)
+    with connect(service) as m:
+        with pytest.raises(RPCError) as err:
+            m.get(filter=("subtree", lic("<state><version/></state>")))
+        assert (err.value.type, err.value.tag, err.value.severity) == ("application", "operation-failed", "error")
+        assert "internal detail" not in (err.value.message or "")
+        assert m.connected
+        assert data_of(m.get(filter=("subtree", lic("<state><version/></state>")))).findtext(
+            ".//csl:version", namespaces=NS)
+
+
+def test_kill_session_with_a_5000_digit_session_id(service):
+    with connect(service) as m:
+        with pytest.raises(RPCError) as err:
+            m.kill_session("9" * 5000)
+        assert err.value.tag == "invalid-value"
+        assert m.connected
+        assert data_of(m.get(filter=("subtree", lic("<state><version/></state>")))).findtext(
+            ".//csl:version", namespaces=NS)

@@ -551,6 +551,23 @@ def test_cisco_notifications_and_replay(server):
     assert [etree.QName(n[1]).localname for n in notes] == ["enabled", "replayComplete", "notificationComplete"]
 
 
+@pytest.mark.parametrize("select, expected", [
+    ("/enabled", ["enabled"]),
+    ("/csl:enabled", ["enabled"]),
+    ("//enabled", ["enabled"]),
+    ("/syslog-message[mnemonic='AGENT_ENABLED']", ["syslog-message"]),
+    ("/ready | /enabled", ["ready", "enabled"]),
+    ("/nothing", []),
+])
+def test_xpath_filter_on_notifications(server, select, expected):
+    c = Client(server)
+    c.ok(f'<create-subscription xmlns="{NOTIF}"><filter xmlns:csl="{CSL}" type="xpath" select="{select}"/>'
+         "<startTime>2000-01-01T00:00:00Z</startTime><stopTime>2024-01-01T00:00:00Z</stopTime>"
+         "</create-subscription>")
+    notes = _wait_notifications(c, len(expected) + 2)
+    assert [etree.QName(n[1]).localname for n in notes] == expected + ["replayComplete", "notificationComplete"]
+
+
 # ============================================================================================ errors, hostile input
 
 def test_message_level_errors(server):
@@ -606,3 +623,173 @@ def test_huge_message_closes_the_session(make_device):
     assert c2.closed
     Client(srv).ok(get())
     srv.close()
+
+
+# ============================================================================================ robustness
+
+def _one_shot_failure(monkeypatch, obj, name, exc):
+    """Makes obj.name raise exc on its first call only; later calls go to the original."""
+    original = getattr(obj, name)
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise exc
+        return original(*args, **kwargs)
+    monkeypatch.setattr(obj, name, broken)
+    return calls
+
+
+def test_an_unexpected_error_is_one_rpc_error_and_the_session_goes_on(server, monkeypatch, caplog):
+    c = Client(server)
+    calls = _one_shot_failure(monkeypatch, server.layer, "get", RuntimeError("secret internal detail"))
+    with caplog.at_level("ERROR", logger="emulator.frontends.netconf.server"):
+        reply = c.rpc(get(lic("<state><version/></state>")))
+    assert calls == [1]
+    assert reply.get("message-id") == str(c.mid)
+    errors = reply.findall("nc:rpc-error", NS)
+    assert len(errors) == 1
+    err = errors[0]
+    assert err.findtext("nc:error-type", namespaces=NS) == "application"
+    assert err.findtext("nc:error-tag", namespaces=NS) == "operation-failed"
+    assert err.findtext("nc:error-severity", namespaces=NS) == "error"
+    message = err.findtext("nc:error-message", namespaces=NS)
+    assert message and len(message) < 200
+    assert "Traceback" not in message and "secret internal detail" not in message
+    # the traceback went to the log, once
+    logged = [r for r in caplog.records if r.exc_info]
+    assert len(logged) == 1 and "secret internal detail" in str(logged[0].exc_info[1])
+    # the same session goes on serving
+    assert not c.closed and server.session(c.session.id) is c.session
+    data = c.ok(get(lic("<state><version/></state>")))
+    assert data.findtext(".//csl:version", namespaces=NS)
+    stats = c.ok(get(f'<netconf-state xmlns="{NCM}"><statistics/></netconf-state>'))
+    assert stats.findtext(".//ncm:out-rpc-errors", namespaces=NS) == "1"
+    assert stats.findtext(".//ncm:dropped-sessions", namespaces=NS) == "0"
+
+
+def test_a_reply_that_cannot_be_encoded_is_an_rpc_error_not_a_closed_session(server, monkeypatch):
+    c = Client(server)
+    original = server.render
+    stats = get(f'<netconf-state xmlns="{NCM}"><statistics/></netconf-state>')
+
+    def render(qname, value):
+        return original(qname, value).replace("</in-rpcs>", "\ud800</in-rpcs>", 1)   # a lone surrogate
+    monkeypatch.setattr(server, "render", render)
+    err = c.error(stats, "operation-failed", "application")
+    assert "\ud800" not in err.findtext("nc:error-message", namespaces=NS)
+    monkeypatch.setattr(server, "render", original)
+    assert c.ok(stats).findtext(".//ncm:in-rpcs", namespaces=NS) == "2"
+
+
+def test_an_unexpected_error_in_a_yang_rpc_keeps_the_session(server, monkeypatch):
+    c = Client(server)
+    _one_shot_failure(monkeypatch, server.layer, "invoke", KeyError("boom"))
+    c.error(f'<advance-clock xmlns="{CTL}"><seconds>60</seconds></advance-clock>', "operation-failed",
+            "application")
+    c.ok(f'<advance-clock xmlns="{CTL}"><seconds>60</seconds></advance-clock>')
+
+
+@pytest.mark.parametrize("sid", ["9" * 5000, "1" + "0" * 4300, "4294967296", "²", "٣", "+3", " -1 ", "0x1"])
+def test_kill_session_with_an_unusable_session_id_is_invalid_value(server, sid):
+    a, b = Client(server), Client(server)
+    err = a.error(f"<kill-session><session-id>{sid}</session-id></kill-session>", "invalid-value")
+    assert err.findtext("nc:error-info/nc:bad-element", namespaces=NS) == "session-id"
+    assert len(err.findtext("nc:error-message", namespaces=NS)) < 200
+    assert not a.closed and not b.closed
+    a.ok(get(lic("<state><version/></state>")))
+    a.ok(f"<kill-session><session-id> {b.session.id} </session-id></kill-session>")
+    assert b.closed
+
+
+@pytest.mark.parametrize("param", ["startTime", "stopTime"])
+def test_create_subscription_time_parameters_with_huge_numbers(server, param):
+    start = "" if param == "startTime" else "<startTime>2023-12-31T00:00:00Z</startTime>"
+    c = Client(server)
+    c.error(f'<create-subscription xmlns="{NOTIF}">{start}<{param}>{"9" * 5000}-01-01T00:00:00Z</{param}>'
+            "</create-subscription>", "bad-element")
+    assert not c.closed
+    c.ok(get(lic("<state><version/></state>")))
+    # a long fraction of a second is a valid yang:date-and-time
+    c.ok(f'<create-subscription xmlns="{NOTIF}">{start}<{param}>2023-12-31T00:00:01.{"9" * 5000}Z</{param}>'
+         "</create-subscription>")
+
+
+@pytest.mark.parametrize("body, tag", [
+    ("<get_config><source><running/></source></get_config>", "unknown-element"),   # no rpc_ name games
+    ("<close_session/>", "unknown-element"),
+    ("<rpc_get/>", "unknown-element"),
+    ("<__class__/>", "unknown-element"),
+    ("<copy-config><target><running/></target><source><running/></source></copy-config>",
+     "operation-not-supported"),
+    ("<commit/>", "operation-not-supported"),
+    ("<discard-changes/>", "operation-not-supported"),
+    (f'<get xmlns="{NCM}"/>', "operation-not-supported"),                          # right name, wrong namespace
+    (f'<close-session xmlns="{NOTIF}"/>', "operation-not-supported"),
+    ("<get-schema><identifier>cisco-ia</identifier></get-schema>", "unknown-element"),
+    ("<create-subscription/>", "unknown-element"),
+    (f'<get-config xmlns="{CSL}"/>', "operation-not-supported"),
+])
+def test_operations_are_found_by_name_and_namespace(server, body, tag):
+    c = Client(server)
+    c.error(body, tag)
+    assert not c.closed
+    c.ok(get(lic("<state><version/></state>")))
+
+
+def test_yang_rpc_and_edit_with_a_5000_digit_integer_keep_the_session(server):
+    # The value check belongs to the shared data layer (decode); whatever it answers, the session lives on.
+    c = Client(server)
+    reply = c.rpc(f'<advance-clock xmlns="{CTL}"><seconds>{"9" * 5000}</seconds></advance-clock>')
+    assert reply.find("nc:rpc-error", NS) is not None
+    reply = c.rpc(edit(lic(f'<config><usage><interval>{"9" * 5000}</interval></usage></config>')))
+    assert reply.find("nc:rpc-error", NS) is not None
+    assert not c.closed
+    c.ok(get(lic("<state><version/></state>")))
+
+
+@pytest.mark.parametrize("filter_xml", [
+    "",
+    f'<netconf-state xmlns="{NCM}"/>',
+    f'<netconf-state xmlns="{NCM}"><schemas/></netconf-state>',
+    f'<netconf-state xmlns="{NCM}"><statistics/><capabilities/></netconf-state>',
+    f'<netconf-state xmlns="{NCM}"><schemas><schema><identifier>cisco-ia</identifier></schema></schemas>'
+    "</netconf-state>",
+])
+def test_netconf_state_rendering_reuses_its_static_parts_exactly(server, filter_xml):
+    """The capabilities and schemas are rendered once; every reply is what encoding the whole data gives."""
+    from emulator.frontends.netconf.server import NETCONF_STATE
+    from emulator.yangdata import to_xml
+    from emulator.yangdata.codec import xml_string
+    c = Client(server)
+    value = server.netconf_state()
+    node = server.tops[NETCONF_STATE]
+    assert server.render(NETCONF_STATE, value) == xml_string(to_xml(node, value))
+    reply = c.ok(get(filter_xml) if filter_xml else "<get/>")
+    state = reply.find(".//ncm:netconf-state", NS)
+    assert state is not None
+    names = [etree.QName(e).localname for e in state]
+    assert names == [n for n in ("capabilities", "datastores", "schemas", "sessions", "statistics") if n in names]
+    if "schemas" in filter_xml and "cisco-ia" not in filter_xml:
+        assert names == ["schemas"] and len(state.findall(".//ncm:schema", NS)) > 10
+    if "cisco-ia" in filter_xml:
+        assert [s.findtext("ncm:identifier", namespaces=NS) for s in state.iterfind(".//ncm:schema", NS)] == \
+            ["cisco-ia"]
+    if not filter_xml:
+        assert names == ["capabilities", "datastores", "schemas", "sessions", "statistics"]
+        caps = [e.text for e in state.iterfind("ncm:capabilities/ncm:capability", NS)]
+        assert caps == [e.text for e in c.server_hello.iter(f"{{{NC}}}capability")]
+
+
+def test_a_transport_that_fails_while_sending_ends_the_session_quietly(server, caplog):
+    c = Client(server)
+
+    def broken(_data):
+        raise OSError("connection reset")
+    c.session._send_raw = broken
+    with caplog.at_level("ERROR", logger="emulator.frontends.netconf.server"):
+        assert c.session.receive(frame_chunked(f'<rpc xmlns="{NC}" message-id="1"><get/></rpc>'.encode())) is False
+    assert c.session.closed and server.session(c.session.id) is None
+    assert server.stats["dropped-sessions"] == 1
+    assert not [r for r in caplog.records if r.exc_info]

@@ -67,7 +67,7 @@ def subtree(filter_el: etree._Element, tops: dict[str, SNode], provide) -> dict[
 
 
 def _leaf_matches(node: SNode, value, text: str) -> bool:
-    return leaf_text(node, value) == text or (leaf_text(node, value) or "") == text
+    return (leaf_text(node, value) or "") == text
 
 
 def filter_node(node: SNode, value, f: etree._Element):
@@ -183,9 +183,6 @@ _TOKEN = re.compile(r"""
   | (?P<op>//|/|::|!=|<=|>=|[=<>|+\-()\[\],@*$])
   | (?P<name>[A-Za-z_][\w.\-]*(?::(?:[A-Za-z_][\w.\-]*|\*))?)
 """, re.VERBOSE)
-_AXES = {"ancestor", "ancestor-or-self", "attribute", "child", "descendant", "descendant-or-self", "following",
-         "following-sibling", "namespace", "parent", "preceding", "preceding-sibling", "self"}
-_NODE_TYPES = {"comment", "text", "processing-instruction", "node"}
 _OPERATOR_NAMES = {"and", "or", "mod", "div"}
 _NO_OPERATOR_BEFORE = {"@", "::", "(", "[", ",", "/", "//", "|", "+", "-", "=", "!=", "<", "<=", ">", ">=",
                        "and", "or", "mod", "div", "*op"}
@@ -248,8 +245,6 @@ def xpath_select(tops: list[etree._Element], select: str, nsmap: dict[str | None
     namespaces = {k: v for k, v in nsmap.items() if k}
     try:
         expr = etree.XPath(rewrite_unprefixed(select), namespaces=namespaces)
-    except RpcError:
-        raise
     except (etree.XPathError, TypeError, ValueError) as exc:
         raise RpcError("invalid-value", f"invalid XPath expression {select!r}: {exc}", error_type="application",
                        info={"bad-element": "select"}) from None

@@ -1,9 +1,9 @@
 """RFC 6242 message framing: end-of-message (`]]>]]>`) until both hellos advertise base:1.1, then chunked.
 
-`FrameReader` is an incremental decoder: `feed(bytes)` returns the complete messages found so far and
-raises `FramingError` on a malformed frame (the session must then be closed, RFC 6242 §4.2). Chunks of
-any size from 1 byte to the RFC's maximum are accepted; a message larger than `max_message` is a framing
-error too, so that one client cannot exhaust memory.
+`FrameReader` is an incremental decoder: `feed(bytes)` buffers what arrived, `next_message()` returns the
+next complete message (None until there is one) and raises `FramingError` on a malformed frame (the session
+must then be closed, RFC 6242 §4.2). Chunks of any size from 1 byte to the RFC's maximum are accepted; a
+message larger than `max_message` is a framing error too, so that one client cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ class FrameReader:
         """Called once both hellos are exchanged with base:1.1; bytes already buffered are re-read chunked."""
         self.chunked = True
         self._scan = 0
-
-    @property
-    def pending(self) -> int:
-        return len(self._buf) + self._size
 
     def feed(self, data: bytes) -> None:
         self._buf += data

@@ -8,9 +8,14 @@ tests drive sessions directly.
 
 Operations (RFC 6241 unless noted): get, get-config (running), edit-config (running), validate, lock,
 unlock, close-session, kill-session, get-schema (RFC 6022), create-subscription (RFC 5277) and every RPC
-of the device's YANG modules through the shared data layer. candidate/startup/url are not advertised and
-are refused with an rpc-error; copy-config, delete-config, commit, discard-changes and cancel-commit answer
-operation-not-supported.
+of the device's YANG modules through the shared data layer. Operation <name> is the session method
+`rpc_<name>` (dashes as underscores) of the base namespace, or of the namespace `@operation` gives it.
+candidate/startup/url are not advertised and are refused with an rpc-error; copy-config, delete-config,
+commit, discard-changes and cancel-commit answer operation-not-supported.
+
+An operation that fails unexpectedly is answered with one rpc-error (application, operation-failed, no
+details) and logged with its traceback; the session goes on. Only broken framing, a bad hello or a failure
+outside any operation ends a session.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ import copy
 import itertools
 import logging
 import queue
+import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Callable
 from xml.sax.saxutils import escape, quoteattr
 
@@ -34,26 +41,23 @@ from emulator.yangdata.codec import xml_string
 from . import filters
 from .errors import RpcError
 from .framing import FrameReader, FramingError, frame_chunked, frame_eom
-from .ietf import BASE_NS, DS_NS, NCM_NS, NETMOD_NOTIF_NS, NOTIF_NS, WD_NS, WITH_DEFAULTS_MODES, server_modules
+from .ietf import (BASE_NS, DS_NS, NCM_NS, NETMOD_NOTIF_NS, NOTIF_NS, WD_NS, WITH_DEFAULTS_MODES, capabilities,
+                   netconf_library)
 from .notifications import notifications_for
 
 log = logging.getLogger(__name__)
 
 BASE_10 = "urn:ietf:params:netconf:base:1.0"
 BASE_11 = "urn:ietf:params:netconf:base:1.1"
-DATASTORES = ("running", "candidate", "startup")
-UNSUPPORTED_BASE_OPS = ("copy-config", "delete-config", "commit", "discard-changes", "cancel-commit",
-                        "partial-lock", "partial-unlock")
 # Tops the data layer caches per device revision; their rendering is cached the same way.
 CACHEABLE = frozenset({"cisco-smart-license:licensing", "Cisco-IOS-XE-native:native"})
 # Tops that never change while the process runs (the module set).
 STATIC = frozenset({"ietf-yang-library:yang-library", "ietf-yang-library:modules-state"})
+NETCONF_STATE = "ietf-netconf-monitoring:netconf-state"
 WRITE_PRIVILEGE = 15
 MAX_MESSAGE = 4 * 1024 * 1024
-
-
-def _ok() -> str:
-    return "<ok/>"
+MAX_SESSION_ID = 2 ** 32 - 1         # ietf-netconf session-id-type: uint32 1..max
+OK = "<ok/>"
 
 
 class _Reply(Exception):
@@ -64,12 +68,31 @@ class _Reply(Exception):
         self.errors = errors
 
 
+@dataclass(frozen=True)
+class _Then:
+    """An operation's reply body and what to do once it is sent (close-session, create-subscription)."""
+    body: str
+    action: Callable[[], None]
+
+
+def operation(namespace: str):
+    """Marks an `rpc_<name>` method as the operation <name> of `namespace` (default: the base namespace)."""
+    def mark(method):
+        method.namespace = namespace
+        return method
+    return mark
+
+
 class NetconfServer:
+    """What the NETCONF sessions of one device share: the data layer, the library, the running lock, the
+    monitoring counters and the notification fan-out."""
+
     def __init__(self, device, *, max_message: int = MAX_MESSAGE):
         self.device = device
         self.layer = DataLayer(device)
         self.schema = self.layer.schema
-        self.modules = server_modules()
+        self.library = netconf_library()
+        self.capabilities = capabilities(self.library)
         self.max_message = max_message
         self._lock = threading.RLock()
         self._sessions: dict[int, NetconfSession] = {}
@@ -81,8 +104,13 @@ class NetconfServer:
         self._render_cache: OrderedDict = OrderedDict()
         self._unsubscribe = device.subscribe(self._on_device_event)
         self.tops = dict(self.schema.top)
-        self.tops.update(self.modules.top)
-        self._hello_cache: dict[int, bytes] = {}
+        self.tops.update(self.library.top)
+        self.yang_rpcs = {(r.namespace, r.name): r for r in self.schema.rpcs.values()}
+        # The parts of netconf-state that never change, as data and as rendered elements (most of its size)
+        self._state_static = {"capabilities": {"capability": list(self.capabilities)},
+                              "schemas": {"schema": self.library.schemas()}}
+        [rendered] = to_xml(self.tops[NETCONF_STATE], self._state_static)
+        self._state_static_xml = {etree.QName(el).localname: el for el in rendered}
 
     # ------------------------------------------------------------------ sessions
     def open_session(self, send: Callable[[bytes], None], close: Callable[[], None] | None = None, *,
@@ -135,7 +163,7 @@ class NetconfServer:
 
     # ------------------------------------------------------------------ hello
     def hello(self, session_id: int) -> bytes:
-        caps = "".join(f"<capability>{escape(c)}</capability>" for c in self.modules.capabilities)
+        caps = "".join(f"<capability>{escape(c)}</capability>" for c in self.capabilities)
         return (f'<?xml version="1.0" encoding="UTF-8"?><hello xmlns="{BASE_NS}"><capabilities>{caps}'
                 f"</capabilities><session-id>{session_id}</session-id></hello>").encode()
 
@@ -156,12 +184,12 @@ class NetconfServer:
         return provide
 
     def ietf_data(self, qname: str):
-        if qname == "ietf-netconf-monitoring:netconf-state":
+        if qname == NETCONF_STATE:
             return self.netconf_state()
         if qname == "ietf-yang-library:yang-library":
-            return self.modules.yang_library()
+            return self.library.yang_library()
         if qname == "ietf-yang-library:modules-state":
-            return self.modules.modules_state()
+            return self.library.modules_state()
         return None
 
     def netconf_state(self) -> dict:
@@ -173,19 +201,34 @@ class NetconfServer:
         if lock:
             running["locks"] = {"global-lock": {"locked-by-session": lock[0], "locked-time": yang_time(lock[1])}}
         return {
-            "capabilities": {"capability": list(self.modules.capabilities)},
+            "capabilities": self._state_static["capabilities"],
             "datastores": {"datastore": [running]},
-            "schemas": {"schema": self.modules.schemas_data()},
+            "schemas": self._state_static["schemas"],
             "sessions": {"session": [s.monitoring() for s in sessions if s.hello_done]},
             "statistics": {"netconf-start-time": yang_time(self.start_time), **stats},
         }
 
     def render(self, qname: str, value) -> str:
         node = self.tops[qname]
+        if qname == NETCONF_STATE:
+            return self._render_netconf_state(node, value)
         text = xml_string(to_xml(node, value))
         if qname == "ietf-yang-library:yang-library":
-            text = text.replace("<name>ds:", f'<name xmlns:ds="{DS_NS}">ds:')
+            # datastore names are identityrefs, held in their RFC 7951 form; XML needs a declared prefix
+            text = text.replace("<name>ietf-datastores:", f'<name xmlns:ds="{DS_NS}">ds:')
         return text
+
+    def _render_netconf_state(self, node, value: dict) -> str:
+        """netconf-state with its unchanging parts (still the same objects after a subtree filter) copied from
+        their one rendering instead of encoded again."""
+        reused = [name for name, data in self._state_static.items() if value.get(name) is data]
+        [el] = to_xml(node, {k: v for k, v in value.items() if k not in reused})
+        order = [c.name for c in node.ordered_children]
+        for name in reused:
+            later = next((i for i, child in enumerate(el)
+                          if order.index(etree.QName(child).localname) > order.index(name)), len(el))
+            el.insert(later, copy.deepcopy(self._state_static_xml[name]))
+        return etree.tostring(el, encoding="unicode")
 
     def cached_render(self, key, build: Callable[[], str]) -> str:
         """Renderings of revision-cached data, keyed by what determines them (device revision first)."""
@@ -271,8 +314,13 @@ class _Subscription:
             if self.stop is not None and msg.time > self.stop:
                 self._put(("complete", None))
                 continue
-            for node, data in notifications_for(msg, self.session.server.schema):
-                body = self._filtered(node, data)
+            try:
+                bodies = [self._filtered(node, data)
+                          for node, data in notifications_for(msg, self.session.server.schema)]
+            except Exception:        # one event that cannot be rendered is lost, not the subscription
+                log.exception("NETCONF session %s: cannot render the notification of %s", self.session.id, msg)
+                continue
+            for body in bodies:
                 if body is not None:
                     self.session.send_notification(yang_time(msg.time), body)
 
@@ -286,12 +334,13 @@ class _Subscription:
                 if result is not None:
                     return xml_string(to_xml(node, result))
             return None
-        root = etree.fromstring(f"<root>{xml_string(to_xml(node, data))}</root>")
+        # the notification's content is the root of its own document: select="/enabled" picks <enabled>
+        [element] = to_xml(node, data)
         try:
-            picked = filters.xpath_select(root, el.get("select") or "", el.nsmap)
+            picked = filters.xpath_select([element], el.get("select") or "", el.nsmap)
         except RpcError:
             return None
-        return etree.tostring(root[0], encoding="unicode") if picked else None
+        return etree.tostring(element, encoding="unicode") if picked else None
 
 
 class NetconfSession:
@@ -335,8 +384,13 @@ class NetconfSession:
                 break
             try:
                 self._handle(msg)
-            except Exception:           # a bug in one operation must not end the device
-                log.exception("NETCONF session %s: unexpected failure", self.id)
+            except OSError:                 # the transport failed while sending: the client is gone
+                self.terminate(dropped=True)
+                return False
+            except Exception:
+                # Failures inside an operation are answered by _handle; this is one outside any (the hello,
+                # sending), after which the session's state is unknown.
+                log.exception("NETCONF session %s: unexpected failure outside an operation", self.id)
                 self._fatal(RpcError("operation-failed", "internal error; the session is closed",
                                      error_type="application"))
                 return False
@@ -362,7 +416,7 @@ class NetconfSession:
 
     def _fatal(self, err: RpcError) -> None:
         try:
-            self._write_message(f'<rpc-reply xmlns="{BASE_NS}">{err.xml()}</rpc-reply>')
+            self._write(f'<rpc-reply xmlns="{BASE_NS}">{err.xml()}</rpc-reply>'.encode("utf-8", "replace"))
         except Exception:
             pass
         self.terminate(dropped=True)
@@ -378,16 +432,18 @@ class NetconfSession:
         with self._send_lock:
             self._send_raw(framed)
 
-    def _write_message(self, text: str) -> None:
-        self._write(text.encode("utf-8"))
-
     def send_notification(self, event_time: str, body: str) -> None:
         if self.closed:
             return
         try:
-            self._write_message(f'<notification xmlns="{NOTIF_NS}"><eventTime>{event_time}</eventTime>{body}'
-                                f"</notification>")
-        except Exception:
+            data = (f'<notification xmlns="{NOTIF_NS}"><eventTime>{event_time}</eventTime>{body}'
+                    f"</notification>").encode()
+        except UnicodeEncodeError:
+            log.exception("NETCONF session %s: a notification that cannot be encoded is dropped", self.id)
+            return
+        try:
+            self._write(data)
+        except Exception:            # the transport is gone
             self.terminate(dropped=True)
             return
         self.counters["out-notifications"] += 1
@@ -438,8 +494,12 @@ class NetconfSession:
             self._reply(attrs, RpcError("unknown-element", "an rpc carries exactly one operation",
                                         error_type="rpc", info={"bad-element": etree.QName(ops[1]).localname}))
             return
+        op = ops[0]
         try:
-            body = self._dispatch(ops[0])
+            answer = self._dispatch(op)
+            then = answer.action if isinstance(answer, _Then) else None
+            body = answer.body if isinstance(answer, _Then) else answer
+            reply = f'<rpc-reply xmlns="{BASE_NS}"{attrs}>{body}</rpc-reply>'.encode()
         except RpcError as err:
             self._reply(attrs, err)
             return
@@ -449,9 +509,15 @@ class NetconfSession:
         except YangError as err:
             self._reply(attrs, RpcError.from_yang(err, self.server.schema))
             return
-        if body is None:
-            return                       # close-session: already answered
-        self._write_message(f'<rpc-reply xmlns="{BASE_NS}"{attrs}>{body}</rpc-reply>')
+        except Exception:               # a bug in one operation costs that operation, not the session
+            name = etree.QName(op).localname
+            log.exception("NETCONF session %s: unexpected failure in <%s>", self.id, name)
+            self._reply(attrs, RpcError("operation-failed", f"internal error while processing {name}",
+                                        error_type="application"))
+            return
+        self._write(reply)
+        if then is not None:
+            then()
 
     def _count_bad(self) -> None:
         self.counters["in-bad-rpcs"] += 1
@@ -461,7 +527,7 @@ class NetconfSession:
         self.counters["out-rpc-errors"] += 1
         self.server.count("out-rpc-errors")
         body = "".join(e.xml() for e in errors)
-        self._write_message(f'<rpc-reply xmlns="{BASE_NS}"{attrs}>{body}</rpc-reply>')
+        self._write(f'<rpc-reply xmlns="{BASE_NS}"{attrs}>{body}</rpc-reply>'.encode("utf-8", "replace"))
 
     def _hello(self, msg: bytes) -> None:
         try:
@@ -486,32 +552,32 @@ class NetconfSession:
             self.reader.switch_to_chunked()
 
     # ------------------------------------------------------------------ dispatch
-    def _dispatch(self, op: etree._Element) -> str | None:
-        ns, name = etree.QName(op).namespace, etree.QName(op).localname
-        if ns == BASE_NS:
-            handler = {"get": self._get, "get-config": self._get_config, "edit-config": self._edit_config,
-                       "validate": self._validate, "lock": self._lock, "unlock": self._unlock,
-                       "close-session": self._close_session, "kill-session": self._kill_session}.get(name)
-            if handler is not None:
-                return handler(op)
-            if name in UNSUPPORTED_BASE_OPS:
-                raise RpcError("operation-not-supported", f"{name} is not supported by this device "
-                               "(only the running datastore, without :candidate, :startup or :url)",
-                               info={"bad-element": name})
-            raise RpcError("unknown-element", f"unknown operation {name}", info={"bad-element": name})
-        if ns == NCM_NS and name == "get-schema":
-            return self._get_schema(op)
-        if ns == NOTIF_NS and name == "create-subscription":
-            return self._create_subscription(op)
-        rpc = next((r for r in self.server.schema.rpcs.values() if r.namespace == ns and r.name == name), None)
+    def _dispatch(self, op: etree._Element) -> str | _Then:
+        """Operation <name> of namespace ns is the method `rpc_<name>` (dashes as underscores) marked with
+        that namespace; the RPCs of the device's YANG modules go through the shared data layer."""
+        q = etree.QName(op)
+        ns, name = q.namespace, q.localname
+        handler = getattr(self, "rpc_" + name.replace("-", "_"), None) if "_" not in name else None
+        if handler is not None and getattr(handler, "namespace", BASE_NS) == ns:
+            return handler(op)
+        rpc = self.server.yang_rpcs.get((ns, name))
         if rpc is not None:
             return self._yang_rpc(rpc, op)
-        known = self.server.schema.module_by_namespace(ns) is not None or ns in (NCM_NS, NOTIF_NS)
-        if known:
+        if ns == BASE_NS:
+            raise RpcError("unknown-element", f"unknown operation {name}", info={"bad-element": name})
+        if self.server.schema.module_by_namespace(ns) is not None or ns in (NCM_NS, NOTIF_NS):
             raise RpcError("operation-not-supported", f"unknown operation {name} in {ns}",
                            info={"bad-element": name})
         raise RpcError("unknown-namespace", f"unknown namespace {ns!s} of operation {name}",
                        info={"bad-element": name, "bad-namespace": ns or ""})
+
+    def _not_supported(self, op) -> str:
+        name = etree.QName(op).localname
+        raise RpcError("operation-not-supported", f"{name} is not supported by this device "
+                       "(only the running datastore, without :candidate, :startup or :url)",
+                       info={"bad-element": name})
+
+    rpc_copy_config = rpc_delete_config = rpc_commit = rpc_discard_changes = rpc_cancel_commit = _not_supported
 
     def _require_write(self, what: str) -> None:
         if self.privilege < WRITE_PRIVILEGE:
@@ -519,10 +585,10 @@ class NetconfSession:
                            f"user {self.username} has {self.privilege}", error_type="application")
 
     # ------------------------------------------------------------------ retrieval
-    def _get(self, op) -> str:
+    def rpc_get(self, op) -> str:
         return self._retrieve(op, "all", allowed=("filter", "with-defaults"))
 
-    def _get_config(self, op) -> str:
+    def rpc_get_config(self, op) -> str:
         source = _child(op, "source")
         if source is None:
             raise RpcError("missing-element", "get-config needs a source", info={"bad-element": "source"})
@@ -565,7 +631,8 @@ class NetconfSession:
             if select is None:
                 raise RpcError("missing-attribute", "an xpath filter needs a select attribute",
                                info={"bad-attribute": "select", "bad-element": "filter"})
-            full = etree.fromstring("<data>" + self._render_all(content, tops, provide) + "</data>")
+            rendered = ("<data>" + self._render_all(content, tops, provide) + "</data>").encode()
+            full = parse_xml(rendered, max_bytes=len(rendered))         # our own rendering, whatever its size
             docs = [etree.ElementTree(copy.deepcopy(top)).getroot() for top in full]
             picked = filters.xpath_select(docs, select, filt.nsmap)
             out = filters.xpath_output(picked, self._node_of)
@@ -623,7 +690,7 @@ class NetconfSession:
             raise RpcError("in-use", f"the running datastore is locked by session {held[0]}",
                            info={"session-id": held[0]})
 
-    def _edit_config(self, op) -> str:
+    def rpc_edit_config(self, op) -> str:
         target = _child(op, "target")
         if target is None:
             raise RpcError("missing-element", "edit-config needs a target", info={"bad-element": "target"})
@@ -660,11 +727,11 @@ class NetconfSession:
                     errors.append(err)
             if errors:
                 raise _Reply(errors)
-            return _ok()
+            return OK
         edits = [self._decode_top(el) for el in elements]
         if edits:
             layer.edit(edits, default_op, test_only, owner=self.owner, privilege=self.privilege)
-        return _ok()
+        return OK
 
     def _decode_top(self, el):
         schema = self.server.schema
@@ -682,20 +749,20 @@ class NetconfSession:
                            namespaces={node.module: node.namespace}, info={"bad-element": node.name})
         return decode_xml(node, el)
 
-    def _validate(self, op) -> str:
+    def rpc_validate(self, op) -> str:
         source = _child(op, "source")
         if source is None:
             raise RpcError("missing-element", "validate needs a source", info={"bad-element": "source"})
         config = _child(source, "config", any_ns=True)
         if config is None:
             _datastore(source, "source")
-            return _ok()
+            return OK
         edits = [self._decode_top(el) for el in config if isinstance(el.tag, str)]
         if edits:
             self.server.layer.edit(edits, "merge", test_only=True, owner=self.owner, privilege=self.privilege)
-        return _ok()
+        return OK
 
-    def _lock(self, op) -> str:
+    def rpc_lock(self, op) -> str:
         target = _child(op, "target")
         if target is None:
             raise RpcError("missing-element", "lock needs a target", info={"bad-element": "target"})
@@ -711,9 +778,9 @@ class NetconfSession:
             if other is not None:
                 raise RpcError("lock-denied", f"the {ds} datastore is locked by {other}", info={"session-id": 0})
             self.server.locks[ds] = (self.id, self.server.device.now())
-        return _ok()
+        return OK
 
-    def _unlock(self, op) -> str:
+    def rpc_unlock(self, op) -> str:
         target = _child(op, "target")
         if target is None:
             raise RpcError("missing-element", "unlock needs a target", info={"bad-element": "target"})
@@ -727,22 +794,16 @@ class NetconfSession:
                                info={"session-id": held[0]})
             del self.server.locks[ds]
             self.server.device.unlock_config(self.owner)
-        return _ok()
+        return OK
 
-    def _close_session(self, op) -> None:
-        attrs = _echo_attributes(op.getparent())
-        self._write_message(f'<rpc-reply xmlns="{BASE_NS}"{attrs}><ok/></rpc-reply>')
-        self.terminate()
-        return None
+    def rpc_close_session(self, op) -> _Then:
+        return _Then(OK, self.terminate)
 
-    def _kill_session(self, op) -> str:
+    def rpc_kill_session(self, op) -> str:
         el = _child(op, "session-id")
         if el is None:
             raise RpcError("missing-element", "kill-session needs a session-id", info={"bad-element": "session-id"})
-        text = (el.text or "").strip()
-        if not text.isdigit() or int(text) == 0:
-            raise RpcError("invalid-value", f"invalid session-id {text!r}", info={"bad-element": "session-id"})
-        sid = int(text)
+        sid = _session_id(el)
         if sid == self.id:
             raise RpcError("invalid-value", "a session cannot kill itself (use close-session)",
                            info={"bad-element": "session-id"})
@@ -751,10 +812,11 @@ class NetconfSession:
         if other is None:
             raise RpcError("invalid-value", f"no session {sid}", info={"bad-element": "session-id"})
         other.terminate(dropped=False)
-        return _ok()
+        return OK
 
     # ------------------------------------------------------------------ RFC 6022, RFC 5277
-    def _get_schema(self, op) -> str:
+    @operation(NCM_NS)
+    def rpc_get_schema(self, op) -> str:
         ident = _child(op, "identifier", ns=NCM_NS)
         if ident is None or not (ident.text or "").strip():
             raise RpcError("missing-element", "get-schema needs an identifier", info={"bad-element": "identifier"})
@@ -763,7 +825,7 @@ class NetconfSession:
         if fmt is not None and (fmt.text or "").strip().rpartition(":")[2] != "yang":
             raise RpcError("invalid-value", f"schema format {(fmt.text or '').strip()!r} is not available "
                            "(only yang)", error_type="application", info={"bad-element": "format"})
-        found = self.server.modules.module_text(ident.text.strip(), (version.text or "").strip()
+        found = self.server.library.texts(ident.text.strip(), (version.text or "").strip()
                                                 if version is not None else None)
         if not found:
             raise RpcError("invalid-value", f"no schema {ident.text.strip()!r}"
@@ -774,7 +836,8 @@ class NetconfSession:
                            error_type="application", app_tag="data-not-unique")
         return f'<data xmlns="{NCM_NS}">{escape(found[0][2])}</data>'
 
-    def _create_subscription(self, op) -> str:
+    @operation(NOTIF_NS)
+    def rpc_create_subscription(self, op) -> _Then:
         if self.subscription is not None:
             raise RpcError("in-use", "this session already has a subscription", error_type="protocol")
         stream = _child(op, "stream", ns=NOTIF_NS)
@@ -804,10 +867,16 @@ class NetconfSession:
             filt = (kind, f)
         sub = _Subscription(self, start, stop, filt)
         self.subscription = sub
-        attrs = _echo_attributes(op.getparent())
-        self._write_message(f'<rpc-reply xmlns="{BASE_NS}"{attrs}><ok/></rpc-reply>')
-        sub.begin()
-        return None
+        return _Then(OK, lambda: self._begin(sub))
+
+    def _begin(self, sub: _Subscription) -> None:
+        """Starts a subscription once its <ok/> is sent; one that cannot start ends, not the session."""
+        try:
+            sub.begin()
+        except Exception:
+            log.exception("NETCONF session %s: the subscription could not start", self.id)
+            sub.cancel()
+            self.subscription_ended(sub)
 
     @staticmethod
     def _time_param(op, name: str) -> float | None:
@@ -838,12 +907,12 @@ class NetconfSession:
             raise _rpc_input_error(err, rpc) from None
         out_node = rpc.children.get("output")
         if not output or out_node is None:
-            return _ok()
+            return OK
         parts = []
         for child in out_node.ordered_children:
             if child.name in output and output[child.name] is not None:
                 parts.extend(to_xml(child, output[child.name]))
-        return "".join(etree.tostring(p, encoding="unicode") for p in parts) or _ok()
+        return "".join(etree.tostring(p, encoding="unicode") for p in parts) or OK
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -856,6 +925,16 @@ def _child(el, name: str, ns: str | None = BASE_NS, any_ns: bool = False):
         if q.localname == name and (any_ns or q.namespace == ns):
             return c
     return None
+
+
+def _session_id(el) -> int:
+    """A session-id parameter (uint32, 1..max), refused as invalid-value before any int() of a long text."""
+    text = (el.text or "").strip()
+    if re.fullmatch(r"[0-9]{1,10}", text) is None or not 0 < int(text) <= MAX_SESSION_ID:
+        shown = text if len(text) <= 20 else f"{text[:20]}... ({len(text)} characters)"
+        raise RpcError("invalid-value", f"invalid session-id {shown!r} (1 to {MAX_SESSION_ID})",
+                       info={"bad-element": "session-id"})
+    return int(text)
 
 
 def _param(op, name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -8,7 +8,6 @@ its own port and offering only the `netconf` subsystem.
 
 from __future__ import annotations
 
-import logging
 import socket
 from pathlib import Path
 
@@ -16,8 +15,6 @@ import paramiko
 
 from ..ssh import AUTHORIZED_KEYS_NAME, HOST_KEY_NAME, SSHServer
 from .server import NetconfServer
-
-log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 60.0          # seconds a client has to send its hello
 RECV_SIZE = 65536
@@ -67,9 +64,6 @@ class NetconfSubsystem(paramiko.SubsystemHandler):
                 channel.close()
             except Exception:
                 pass
-
-    def finish_subsystem(self):
-        super().finish_subsystem()
 
 
 class NetconfService:
