@@ -47,10 +47,10 @@ class Authorizations:
             raise DeviceError(f"% {feature} is not a licence of this device", "taginvalid") from None
         return [RequestedLicense(ent.tag, ent.full_tag, ent.name, count or 1)]
 
-    def request(self, mode: str, feature: str, all_members: bool, count: int | None, now: float) -> None:
-        """`license smart authorization request {add|replace} <feature> {all|local} [count]` (R38). With a
-        transport the request goes online and the SLAC is installed; with transport off it is staged for
-        `authorization request save` (R40)."""
+    def prepare_request(self, mode: str, feature: str, all_members: bool, count: int | None, now: float):
+        """`license smart authorization request {add|replace} <feature> {all|local} [count]` (R38): the
+        request is staged, and with a transport it goes online (the returned message); with transport off it
+        waits for `authorization request save` (R40)."""
         ctx = self.ctx
         if mode not in ("add", "replace"):
             raise DeviceError(f"% Invalid request mode {mode!r}")
@@ -65,11 +65,16 @@ class Authorizations:
         ctx.put(auth_request=request)
         ctx.event(now, "AUTH_REQUEST", feature=feature, mode=mode)
         if ctx.transport == "off":
-            return
+            return None
         if ctx.transport == "smart" and not all(ctx.has_usable_trust(udi_key(u)) for u in udis):
             raise DeviceError("% Authorization requests to CSSM need a trust code: "
                               "use license smart trust idtoken first", "notregistered")
-        answer = ctx.comms.call("Authorization Request", now, "request_authorization", self._element(request))
+        return ctx.comms.prepare("Authorization Request", now, "request_authorization", self._element(request))
+
+    def finish_request(self, out, outcome, now: float) -> None:
+        """Installs the SLAC (and a policy) CSSM answers with; the request is no longer pending."""
+        ctx = self.ctx
+        answer = ctx.comms.finish(out, outcome, now)
         docs = ctx.comms.read_answer(answer, ("smartLicenseAuthorization", "smartLicensePolicy"))
         ctx.imports.install_documents(docs, now)
         ctx.put(auth_request=None)
@@ -157,8 +162,10 @@ class Authorizations:
             ctx.syslog(now, messages.export_controlled(True))
         ctx.platform.throughput_changed(now)
 
-    def return_codes(self, all_members: bool, online: bool, target: str | None, now: float) -> ReturnResult:
-        """`license smart authorization return {all|local} {online | offline [path]}` (R42, R43)."""
+    def return_codes(self, all_members: bool, online: bool, target: str | None,
+                     now: float) -> tuple[ReturnResult, list[str]]:
+        """`license smart authorization return {all|local} {online | offline [path]}` (R42, R43): the codes
+        are removed here; returns them and, online, the return files the device then sends to CSSM."""
         ctx = self.ctx
         if not ctx.profile.slac_return_allowed:
             raise DeviceError(f"% The authorization code cannot be returned from a {ctx.profile.family}: "
@@ -190,11 +197,8 @@ class Authorizations:
         ctx.platform.throughput_changed(now)
         if target is not None:
             ctx.flash.write(target, artifacts.signed_file(elements).encode())
-        if online:
-            for element in elements:       # the code is removed locally either way (one attempt)
-                ctx.comms.attempt(now, ctx.comms.call, "Authorization Return", now, "return_authorization",
-                                  artifacts.signed_file([element]))
-        return ReturnResult(codes, target)
+        returns = [artifacts.signed_file([element]) for element in elements] if online else []
+        return ReturnResult(codes, target), returns
 
     def _check_not_in_use(self, udis: list[Udi]) -> None:
         """A SLAC in use cannot be returned (L292): HSECK9 / enforced licences or throughput above 250."""
@@ -211,13 +215,13 @@ class Authorizations:
             raise DeviceError(f"% The authorization code is in use ({', '.join(busy)}): disable the feature "
                               "first", "invalidrequest")
 
-    def export_return(self, all_members: bool, feature: str, now: float) -> ReturnResult:
-        """`license smart export return {all|local} <feature>` (Q27): the return of an export-controlled
-        authorization."""
+    def check_export_return(self, feature: str) -> bool:
+        """`license smart export return {all|local} <feature>` (Q27) returns an export-controlled
+        authorization, online when a transport is configured (returned)."""
         ent = self.requested(feature, None)[0]
         if self.ctx.profile.entitlement(ent.name).enforcement != "export":
             raise DeviceError(f"% {feature} is not an export-controlled licence", "taginvalid")
-        return self.return_codes(all_members, self.ctx.transport != "off", None, now)
+        return self.ctx.transport != "off"
 
     # ================================================================== PLR (R50)
     def _require_reservation(self) -> None:

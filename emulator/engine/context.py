@@ -25,11 +25,21 @@ CLOSE, POLL, PUSH, REMINDER, UTILITY = range(5)
 
 
 @dataclass(frozen=True)
+class Exchange:
+    """A job's online exchange in two halves: `prepare(t)` under the device lock returns the Outgoing
+    message (or None), `finish(out, outcome, t)` applies the answer in the next operation."""
+    prepare: Callable
+    finish: Callable
+
+
+@dataclass(frozen=True)
 class Job:
-    """A time-driven step: `run(t)` at time `at`; `order` breaks ties between jobs due at once."""
+    """A time-driven step: `run(t)` at time `at`; `order` breaks ties between jobs due at once. A job
+    that talks to the peer also has its `exchange`, so the scheduler can send without the lock."""
     at: float
     order: int
     run: Callable[[float], None]
+    exchange: Exchange | None = None
 
 
 class Context(StateView):
@@ -115,12 +125,16 @@ class Context(StateView):
                     best = job
         return best
 
-    def run_due(self, until: float) -> None:
-        """Runs every job due up to `until`, in time order, moving the clock to each job's time."""
+    def run_due(self, until: float, exchanges: bool = False) -> Job | None:
+        """Runs every job due up to `until`, in time order, moving the clock to each job's time. A job that
+        talks to the peer runs here only with `exchanges` (advance-clock); otherwise it is returned for
+        the scheduler to run in halves around the exchange."""
         while True:
             job = self.next_job()
             if job is None or job.at > until:
-                return
+                return None
+            if job.exchange is not None and not exchanges:
+                return job
             if self.clock.now() < job.at:
                 self.clock.jump_to(job.at)
             job.run(job.at)

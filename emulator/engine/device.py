@@ -26,7 +26,7 @@ from .errors import DeviceError
 from .flash import Flash, FlashError
 from .imports import Imports
 from .messages import Event, Syslog
-from .online import FAULT_KINDS, FAULT_TARGETS, Comms, apply_aftermath
+from .online import FAULT_KINDS, FAULT_TARGETS, Comms, Outgoing, apply_aftermath, send
 from .platform import PlatformSettings
 from .release import Release
 from .reporting import Reporting, check_int
@@ -264,13 +264,33 @@ class Device(StateView):
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def tick(self) -> None:
-        """Runs whatever fell due by now (the scheduler thread calls this; reads never do)."""
-        with self._lock:
-            job = self.ctx.next_job()
-            if job is None or job.at > self.clock.now():
-                return
-        with self._op():
-            pass
+        """Runs whatever fell due by now (the scheduler thread calls this; reads never do). A job that talks
+        to the peer is prepared in one operation, sent without the lock, and finished in the next."""
+        while True:
+            with self._lock:
+                job = self.ctx.next_job()
+                if job is None or job.at > self.clock.now():
+                    return
+            if job.exchange is None:
+                with self._op():
+                    pass
+                continue
+            t = job.at
+            self._exchange(lambda ctx: job.exchange.prepare(t), lambda ctx, out, outcome: job.exchange.finish(out, outcome, t))
+
+    def _exchange(self, prepare: Callable[[Context], Outgoing | None],
+                  finish: Callable[[Context, Outgoing, object], object]):
+        """One online exchange with the peer in three steps: `prepare(ctx)` in one operation, the exchange
+        without the device lock (a network peer may take seconds; readers and other writers go on), then
+        `finish(ctx, out, outcome)` in the next operation. Returns what finish returns (None when nothing
+        was prepared)."""
+        with self._op() as ctx:
+            out = prepare(ctx)
+        if out is None:
+            return None
+        outcome = send(out, self.ctx.outbound)
+        with self._op() as ctx:
+            return finish(ctx, out, outcome)
 
     def attach_outbound(self, outbound) -> None:
         """Connects the device to CSSM / CSLU (the HTTP push client, or an in-process CSSM)."""
@@ -359,12 +379,14 @@ class Device(StateView):
     def set_throughput(self, keyword: str | None, owner: str | None = None):
         """`platform hardware throughput level …`; returns the effective Throughput."""
         with self._op(owner, config=True) as ctx:
-            ctx.platform.set_throughput(keyword, ctx.now())
-            return ctx.throughput()
+            wants_slac = ctx.platform.set_throughput(keyword, ctx.now())
+        self._request_slac_on_the_side(wants_slac)
+        return self.throughput()
 
     def set_feature_hseck9(self, enabled: bool, owner: str | None = None) -> None:
         with self._op(owner, config=True) as ctx:
-            ctx.platform.set_feature_hseck9(enabled, ctx.now())
+            wants_slac = ctx.platform.set_feature_hseck9(enabled, ctx.now())
+        self._request_slac_on_the_side(wants_slac)
 
     def set_boot_level(self, level: str | None, addon: str | None = None, owner: str | None = None) -> None:
         with self._op(owner, config=True) as ctx:
@@ -389,7 +411,7 @@ class Device(StateView):
             raise DeviceError("% Invalid number of seconds")
         with self._op() as ctx:
             target = self.clock.now() + seconds
-            ctx.run_due(target)
+            ctx.run_due(target, exchanges=True)
             if self.clock.now() < target:
                 self.clock.jump_to(target)
             return target
@@ -401,7 +423,7 @@ class Device(StateView):
             if now is not None:
                 if now < self.clock.now():
                     raise DeviceError("% The emulated clock cannot go backwards", "invalidrequest")
-                ctx.run_due(now)
+                ctx.run_due(now, exchanges=True)
                 self.clock.jump_to(now)
             if frozen is True:
                 self.clock.freeze()
@@ -496,9 +518,12 @@ class Device(StateView):
     # ================================================================== online
     def sync(self, all_members: bool = False) -> None:
         """`license smart sync {all|local}`: send pending reports and requests, install what comes back
-        (ACK, policy, trust codes, SLACs). Not throttled (R26)."""
-        with self._op() as ctx:
-            ctx.comms.sync(ctx.now(), all_members)
+        (ACK, policy, trust codes, SLACs), fetching a polled ACK at once. Not throttled (R26)."""
+        poll = self._exchange(lambda ctx: ctx.comms.prepare_sync(ctx.now(), all_members),
+                              lambda ctx, out, outcome: ctx.comms.finish_sync(out, outcome, ctx.now(), True))
+        if poll:
+            self._exchange(lambda ctx: ctx.comms.prepare_poll(ctx.now()),
+                           lambda ctx, out, outcome: ctx.comms.finish_poll(out, outcome, ctx.now()))
 
     def inject_fault(self, kind: str, target: str = "any", count: int | None = None,
                      seconds: float | None = None) -> int:
@@ -530,8 +555,10 @@ class Device(StateView):
             return ctx.trust.save_request(target, ctx.now())
 
     def trust_idtoken(self, token: str, all_members: bool = False, force: bool = False) -> None:
-        with self._op() as ctx:
-            ctx.trust.idtoken(token, all_members, force, ctx.now())
+        """`license smart trust idtoken`: the trust code from CSSM, then a sync (R33)."""
+        self._exchange(lambda ctx: ctx.trust.prepare_idtoken(token, all_members, force, ctx.now()),
+                       lambda ctx, out, outcome: ctx.trust.finish_idtoken(out, outcome, ctx.now()))
+        self.sync(all_members)
 
     def install_factory_trust(self) -> None:
         with self._op() as ctx:
@@ -540,8 +567,24 @@ class Device(StateView):
     # ================================================================== authorizations
     def authorization_request(self, mode: str, feature: str, all_members: bool = False,
                               count: int | None = None) -> None:
-        with self._op() as ctx:
-            ctx.authority.request(mode, feature, all_members, count, ctx.now())
+        """`license smart authorization request …`: staged (and committed) first, then sent when a
+        transport is configured; the SLAC is installed in the operation after the answer."""
+        self._exchange(lambda ctx: ctx.authority.prepare_request(mode, feature, all_members, count, ctx.now()),
+                       lambda ctx, out, outcome: ctx.authority.finish_request(out, outcome, ctx.now()))
+
+    def _request_slac_on_the_side(self, wanted: bool) -> None:
+        """The SLAC a throughput level or `license feature hseck9` asks for (R39): a failure leaves the
+        setting in place (clamped until a SLAC arrives, R4) and only logs."""
+        if not wanted:
+            return
+        def prepare(ctx):
+            hsec = ctx.profile.hseck9_entitlement(ctx.release.key)
+            outs = []
+            ctx.comms.attempt(ctx.now(), lambda: outs.append(
+                ctx.authority.prepare_request("add", hsec.name, False, None, ctx.now())))
+            return outs[0] if outs else None
+        self._exchange(prepare, lambda ctx, out, outcome: ctx.comms.attempt(
+            ctx.now(), ctx.authority.finish_request, out, outcome, ctx.now()))
 
     def authorization_request_save(self, path: str) -> str:
         if not self.release.slac_files:
@@ -554,11 +597,18 @@ class Device(StateView):
                              path: str | None = None) -> ReturnResult:
         target = self._flash_target(path) if path else None
         with self._op() as ctx:
-            return ctx.authority.return_codes(all_members, online, target, ctx.now())
+            result, returns = ctx.authority.return_codes(all_members, online, target, ctx.now())
+        for element in returns:          # the code is removed locally either way (one attempt each)
+            self._exchange(lambda ctx: ctx.comms.prepare("Authorization Return", ctx.now(), "return_authorization",
+                                                         element),
+                           lambda ctx, out, outcome: ctx.comms.attempt(ctx.now(), ctx.comms.finish, out, outcome,
+                                                                       ctx.now()))
+        return result
 
     def export_return(self, all_members: bool, feature: str) -> ReturnResult:
         with self._op() as ctx:
-            return ctx.authority.export_return(all_members, feature, ctx.now())
+            online = ctx.authority.check_export_return(feature)
+        return self.authorization_return(all_members, online=online)
 
     def reservation_request(self, all_members: bool = False) -> ReservationRequest:
         with self._op() as ctx:

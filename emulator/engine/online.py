@@ -4,12 +4,12 @@ polling (R27), injected faults and the communication statistics of `show license
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from . import artifacts, messages
 from .artifacts import ArtifactError
 from .comm import FAULT_REASONS, NO_ROUTE, CommError, Refusal, fault_target, peer_name
-from .context import POLL, PUSH, Job
+from .context import POLL, PUSH, Exchange, Job
 from .errors import DeviceError
 from .state import Fault, FlowStats
 from .timefmt import DAY
@@ -68,29 +68,27 @@ class Comms:
         self.ctx.update("faults", active=tuple(active))
 
     # ------------------------------------------------------------------ one exchange
-    def call(self, flow: str, now: float, method: str, *args) -> str:
-        """One online exchange with the configured peer. Failures log COMM_FAILED (kept although the
-        operation is refused) and raise DeviceError; recovery logs COMM_RESTORED."""
+    def prepare(self, flow: str, now: float, method: str, *args, **carried) -> "Outgoing":
+        """What goes out, decided under the device lock: the configured peer and URL, an injected fault
+        (used up by this attempt even if the operation fails), and the arguments. Arguments may be built
+        lazily (callables): nothing is assembled for an attempt that cannot go out."""
         ctx = self.ctx
         transport = ctx.transport
         if transport == "off":
             raise DeviceError("% Communication is disabled: license smart transport is off", "commdisabled")
-        peer = peer_name(transport)
         fault = self._take_fault(fault_target(transport), now)
-        try:
-            if fault is not None and fault != "malformed":
-                raise CommError(FAULT_REASONS[fault])
-            if ctx.outbound is None:
-                raise CommError(NO_ROUTE)
-            # arguments may be built lazily: nothing is assembled for an attempt that cannot go out
-            args = tuple(a() if callable(a) else a for a in args)
-            answer = getattr(ctx.outbound, method)(ctx.transport_url(), *args)
-            if fault == "malformed":
-                answer = "<smartLicense><data>"
-            if not answer or not answer.strip():
-                raise CommError(FAULT_REASONS["malformed"])
-        except CommError as exc:
-            def failed(c, t, reason=exc.reason, peer=peer, flow=flow):
+        blocked = (fault is not None and fault != "malformed") or ctx.outbound is None
+        args = () if blocked else tuple(a() if callable(a) else a for a in args)
+        return Outgoing(flow, method, ctx.transport_url(), args, peer_name(transport), fault, carried)
+
+    def finish(self, out: "Outgoing", outcome: "Outcome", now: float) -> str:
+        """The answer of an exchange, applied in the operation after it. Failures log COMM_FAILED (kept
+        although the operation is refused) and raise DeviceError; recovery logs COMM_RESTORED."""
+        ctx = self.ctx
+        flow, peer = out.flow, out.peer
+        exc = outcome.error
+        if isinstance(exc, CommError):
+            def failed(c, t, reason=exc.reason):
                 st = c.st.comm.stats.get(flow, FlowStats())
                 c.comms._flow(flow, total=st.total + 1, fail=st.fail + 1, ongoing=st.ongoing + 1,
                               failure_reason=reason, last_failure=t, last_response=f"FAILED on {t}")
@@ -99,20 +97,26 @@ class Comms:
                 if c.st.config.utility_enabled and flow == "Usage Reporting":
                     c.syslog(t, messages.utility_report_failed())
             raise DeviceError(f"% Communications failure with the {peer} : {exc.reason}", "commsend",
-                              aftermath=[failed]) from None
-        except Refusal as exc:
-            def refused(c, t, reason=exc.reason, flow=flow):
+                              aftermath=[failed])
+        if isinstance(exc, Refusal):
+            def refused(c, t, reason=exc.reason):
                 st = c.st.comm.stats.get(flow, FlowStats())
                 c.comms._flow(flow, total=st.total + 1, fail=st.fail + 1, failure_reason=reason, last_failure=t)
             raise DeviceError(f"% {exc.reason}", "responsefailed", aftermath=[refused],
-                              syslog=getattr(exc, "syslog", None)) from None
+                              syslog=getattr(exc, "syslog", None))
         st = ctx.st.comm.stats.get(flow, FlowStats())
         self._flow(flow, total=st.total + 1, success=st.success + 1, ongoing=0, last_success=now,
                    last_response="OK")
         if ctx.st.comm.failing:
             ctx.update("comm", failing=False)
             ctx.syslog(now, messages.comm_restored(peer))
-        return answer
+        return outcome.answer
+
+    def call(self, flow: str, now: float, method: str, *args) -> str:
+        """prepare, send and finish in one step, for exchanges that run inside one operation (jobs run by
+        advance-clock, steps of a test control)."""
+        out = self.prepare(flow, now, method, *args)
+        return self.finish(out, send(out, self.ctx.outbound), now)
 
     def attempt(self, now: float, fn, *args) -> DeviceError | None:
         """Runs a step whose refusal must not undo the operation around it (a SLAC requested on the side,
@@ -140,36 +144,55 @@ class Comms:
         ctx = self.ctx
         return ctx.trust.pending_requests(now, in_pull) + ctx.authority.pending_request_elements()
 
-    def sync(self, now: float, all_members: bool, poll_now: bool = True) -> None:
-        """Sends the unreported reports and pending requests. The peer answers with the ACK, or with a poll
-        id (OK_POLL) whose ACK the device fetches at once (`sync`) or 4 minutes later (a scheduled push, R27)."""
+    def prepare_sync(self, now: float, all_members: bool) -> "Outgoing | None":
+        """The unreported reports and pending requests, ready to go (None with transport off)."""
         ctx = self.ctx
         if ctx.transport == "off":
-            return
+            return None
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
-        answer = self.call("Usage Reporting", now, "report_usage",
-                           lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members)))
-        ctx.reporting.mark_reported(chosen, transaction_id=str(secrets.randbelow(10 ** 18)))
+        return self.prepare("Usage Reporting", now, "report_usage",
+                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members)),
+                            reports=tuple(r.id for r in chosen))
+
+    def finish_sync(self, out: "Outgoing", outcome: "Outcome", now: float, poll_now: bool) -> bool:
+        """Applies the peer's answer: the ACK, or a poll id (OK_POLL) whose ACK the device fetches at once
+        (`sync`) or 4 minutes later (a scheduled push, R27). Returns True when a poll is due now."""
+        ctx = self.ctx
+        answer = self.finish(out, outcome, now)
+        ctx.reporting.mark_reported([ctx.reports[i] for i in out.carried["reports"] if i in ctx.reports],
+                                    transaction_id=str(secrets.randbelow(10 ** 18)))
         ctx.update("reporting", last_push=now, trigger=None)
         if answer.startswith(OK_POLL):
             ctx.update("reporting", poll_id=answer[len(OK_POLL) + 1:].strip(),
                        next_ack_check=now + (0.0 if poll_now else FIRST_POLL_DELAY))
-            if poll_now:
-                self._poll(now)
-            return
+            return poll_now
         self.install_answer(answer, now)
+        return False
 
-    def _poll(self, now: float) -> None:
+    def sync(self, now: float, all_members: bool, poll_now: bool = True) -> None:
+        """Sends the unreported reports and pending requests within the current operation."""
+        out = self.prepare_sync(now, all_members)
+        if out is not None and self.finish_sync(out, send(out, self.ctx.outbound), now, poll_now):
+            self._poll(now)
+
+    def prepare_poll(self, now: float) -> "Outgoing":
         """`Result Polling`: fetch the ACK of the last push (Next ACK push check)."""
+        return self.prepare("Result Polling", now, "poll", self.ctx.st.reporting.poll_id)
+
+    def finish_poll(self, out: "Outgoing", outcome: "Outcome", now: float) -> None:
         ctx = self.ctx
-        answer = self.call("Result Polling", now, "poll", ctx.st.reporting.poll_id)
+        answer = self.finish(out, outcome, now)
         if answer.strip() == OK_POLL:
             ctx.update("reporting", next_ack_check=now + POLL_PERIOD)
             self._flow("Result Polling", last_response=OK_POLL)
             return
         ctx.update("reporting", poll_id=None, next_ack_check=None)
         self.install_answer(answer, now)
+
+    def _poll(self, now: float) -> None:
+        out = self.prepare_poll(now)
+        self.finish_poll(out, send(out, self.ctx.outbound), now)
 
     def install_answer(self, answer: str, now: float) -> None:
         try:
@@ -189,10 +212,10 @@ class Comms:
             return
         rep = ctx.st.reporting
         if rep.poll_id and rep.next_ack_check is not None:
-            yield Job(rep.next_ack_check, POLL, self._poll_job)
+            yield Job(rep.next_ack_check, POLL, self._poll_job, Exchange(self._prepare_poll_job, self._finish_poll_job))
         push = self.next_push()
         if push is not None:
-            yield Job(push, PUSH, self._push_job)
+            yield Job(push, PUSH, self._push_job, Exchange(self._prepare_push_job, self._finish_push_job))
 
     def next_push(self) -> float | None:
         """When the device pushes on its own: `Next report push`, or the retry time after a failure, never
@@ -207,23 +230,75 @@ class Comms:
             due = max(due, rep.last_auto_push + DAY)
         return due
 
-    def _poll_job(self, t: float) -> None:
-        t = max(t, self.ctx.clock.now())
-        exc = self.attempt(t, self._poll, t)
+    # A job's two halves: prepared under the lock, finished in the operation after the exchange.
+    def _prepare_poll_job(self, t: float) -> "Outgoing":
+        return self.prepare_poll(max(t, self.ctx.clock.now()))
+
+    def _finish_poll_job(self, out: "Outgoing", outcome: "Outcome", t: float) -> None:
+        exc = self.attempt(t, self.finish_poll, out, outcome, t)
         if exc is not None:
             if exc.code == "responsefailed":       # e.g. "Invalid Polling Id": the reports wait for the next push
                 self.ctx.update("reporting", poll_id=None, next_ack_check=None)
             else:
                 self.ctx.update("reporting", next_ack_check=t + RETRY_PERIOD)
 
-    def _push_job(self, t: float) -> None:
-        """A scheduled push. A failure logs COMM_FAILED (and UTILITY_REPORT_FAILED in utility mode) and is
-        retried every 15 minutes until it succeeds (R28, Q21)."""
-        t = max(t, self.ctx.clock.now())     # a push that fell due while the device was not ticking goes out now
-        if self.attempt(t, self.sync, t, False, False) is not None:
+    def _poll_job(self, t: float) -> None:
+        t = max(t, self.ctx.clock.now())
+        out = self._prepare_poll_job(t)
+        self._finish_poll_job(out, send(out, self.ctx.outbound), t)
+
+    def _prepare_push_job(self, t: float) -> "Outgoing | None":
+        # a push that fell due while the device was not ticking goes out now
+        return self.prepare_sync(max(t, self.ctx.clock.now()), False)
+
+    def _finish_push_job(self, out: "Outgoing", outcome: "Outcome", t: float) -> None:
+        """A failed push logs COMM_FAILED (and UTILITY_REPORT_FAILED in utility mode) and is retried every
+        15 minutes until it succeeds (R28, Q21)."""
+        if self.attempt(t, self.finish_sync, out, outcome, t, False) is not None:
             self.ctx.update("reporting", retry_at=t + RETRY_PERIOD)
             return
         self.ctx.update("reporting", retry_at=None, last_auto_push=t)
+
+    def _push_job(self, t: float) -> None:
+        t = max(t, self.ctx.clock.now())
+        out = self._prepare_push_job(t)
+        if out is not None:
+            self._finish_push_job(out, send(out, self.ctx.outbound), t)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to the peer, as prepared under the device lock."""
+    flow: str
+    method: str
+    url: str
+    args: tuple
+    peer: str
+    fault: str | None
+    carried: dict = field(default_factory=dict)     # what the finishing step needs (e.g. the report ids)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: str | None = None
+    error: Exception | None = None
+
+
+def send(out: Outgoing, outbound) -> Outcome:
+    """The exchange itself; runs without the device lock (a network peer may take seconds)."""
+    try:
+        if out.fault is not None and out.fault != "malformed":
+            raise CommError(FAULT_REASONS[out.fault])
+        if outbound is None:
+            raise CommError(NO_ROUTE)
+        answer = getattr(outbound, out.method)(out.url, *out.args)
+        if out.fault == "malformed":
+            answer = "<smartLicense><data>"
+        if not answer or not answer.strip():
+            raise CommError(FAULT_REASONS["malformed"])
+        return Outcome(answer)
+    except (CommError, Refusal) as exc:
+        return Outcome(error=exc)
 
 
 def apply_aftermath(ctx, items, now: float) -> None:

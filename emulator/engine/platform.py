@@ -33,20 +33,19 @@ class PlatformSettings:
             raise DeviceError(f"% Throughput level {keyword} needs {level.min_release}", "notsupported")
         return level
 
-    def set_throughput(self, keyword: str | None, now: float) -> None:
-        """`platform hardware throughput level MB <kw>` (C8000V) / `... crypto <kw>`; None = the `no` form."""
+    def set_throughput(self, keyword: str | None, now: float) -> bool:
+        """`platform hardware throughput level MB <kw>` (C8000V) / `... crypto <kw>`; None = the `no` form.
+        Returns whether the level asks for a SLAC (R39), which the device requests after this operation."""
         ctx = self.ctx
         self.check_throughput(keyword)
         spec = ctx.profile.throughput
         ctx.update("platform", throughput=keyword)
         if spec.level_scope == "total":
             self._follow_throughput_tier(keyword or spec.default_level, now)
-        if keyword is not None and keyword in spec.auto_slac_levels and ctx.transport != "off" \
-                and not ctx.throughput_authorized():
-            hsec = ctx.profile.hseck9_entitlement(ctx.release.key)
-            # the level is kept, clamped, until a SLAC arrives (R4)
-            ctx.comms.attempt(now, ctx.authority.request, "add", hsec.name, False, None, now)
         self.throughput_changed(now)
+        # the level is kept, clamped, until a SLAC arrives (R4)
+        return keyword is not None and keyword in spec.auto_slac_levels and ctx.transport != "off" \
+            and not ctx.throughput_authorized()
 
     def _follow_throughput_tier(self, keyword: str, now: float) -> None:
         """On the C8000V the licence in use is the boot level's variant for the throughput level
@@ -77,15 +76,14 @@ class PlatformSettings:
         if not self.ctx.profile.hseck9.license_feature:
             raise DeviceError("% license feature hseck9 is not supported on this platform", "notsupported")
 
-    def set_feature_hseck9(self, enabled: bool, now: float) -> None:
+    def set_feature_hseck9(self, enabled: bool, now: float) -> bool:
         """`license feature hseck9` / `no license feature hseck9` (ISR1K, ISR4K, C8200, C8300): takes effect
-        at the next reload after `write`; enabling also requests the SLAC when connected (R39)."""
+        at the next reload after `write`; enabling also requests the SLAC when connected (R39), which the
+        device does after this operation (returns whether it should)."""
         ctx = self.ctx
         self.check_feature_hseck9()
         ctx.update("platform", feature_hseck9=bool(enabled))
-        if enabled and ctx.transport != "off" and not ctx.throughput_authorized():
-            hsec = ctx.profile.hseck9_entitlement(ctx.release.key)
-            ctx.comms.attempt(now, ctx.authority.request, "add", hsec.name, False, None, now)
+        return bool(enabled) and ctx.transport != "off" and not ctx.throughput_authorized()
 
     def check_boot_level(self, level: str | None, addon: str | None) -> None:
         spec = self.ctx.profile.boot_levels

@@ -38,26 +38,29 @@ class Trust:
             raise DeviceError("% Trust establishment with an ID token needs license smart transport smart",
                               "transporttype")
 
-    def idtoken(self, token: str, all_members: bool, force: bool, now: float) -> None:
-        """`license smart trust idtoken <token> {local|all} [force]` (R33): trust with CSSM directly."""
+    def prepare_idtoken(self, token: str, all_members: bool, force: bool, now: float):
+        """`license smart trust idtoken <token> {local|all} [force]` (R33): the trust request for CSSM."""
         ctx = self.ctx
         self.check_idtoken(token)
         udis = ctx.member_udis(all_members)
-        request = self.request_element(udis, now)
+        return ctx.comms.prepare("Trust Establishment", now, "establish_trust", token,
+                                 self.request_element(udis, now), force, udis=tuple(udis))
+
+    def finish_idtoken(self, out, outcome, now: float) -> None:
+        """Installs CSSM's trust code (and the policy it answers with, R10)."""
+        ctx = self.ctx
         try:
-            answer = ctx.comms.call("Trust Establishment", now, "establish_trust", token, request, force)
+            answer = ctx.comms.finish(out, outcome, now)
         except DeviceError as exc:
             if exc.code == "responsefailed":
                 reason = str(exc).lstrip("% ")
-                for u in udis:
+                for u in out.carried["udis"]:
                     exc.aftermath.append(messages.trust_install_failed(artifacts.short_udi(u.pid, u.sn), reason))
             raise
         docs = ctx.comms.read_answer(answer, ("smartLicenseTrustCode", "smartLicensePolicy"))
         for doc in docs:
             ctx.reporting.verify(doc, now, lambda reason: messages.trust_install_failed(ctx.udi, reason))
         ctx.imports.install_documents(docs, now, trust_source="idtoken")
-        # CSSM answers trust with its policy (R10), then the device reports (R33)
-        ctx.comms.sync(now, all_members)
 
     def check_code(self, doc: artifacts.SignedDocument, now: float) -> tuple[str, dict]:
         ctx = self.ctx
