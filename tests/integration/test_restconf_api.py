@@ -495,7 +495,8 @@ def test_allow_follows_the_resource_kind(rc):
         "/restconf": "GET, HEAD, OPTIONS",
         "/restconf/yang-library-version": "GET, HEAD, OPTIONS",
         "/restconf/data": "GET, HEAD, OPTIONS, PATCH, POST, PUT",
-        f"{LIC}/config/custom-id": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
+        f"{LIC}/config": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
+        f"{LIC}/config/custom-id": "DELETE, GET, HEAD, OPTIONS, PATCH, PUT",          # a leaf: nothing to POST
         f"{LIC}/state": "GET, HEAD, OPTIONS",
         "/restconf/data/ietf-yang-library:yang-library": "GET, HEAD, OPTIONS",
         "/restconf/data/cisco-ia:save-config": "OPTIONS, POST",
@@ -508,7 +509,7 @@ def test_allow_follows_the_resource_kind(rc):
         options = rc.request("OPTIONS", path, accept=None)
         assert options.status_code == 200 and options.headers["Allow"] == allow, (path, options.headers)
         assert ("Accept-Patch" in options.headers) == ("PATCH" in allow), path
-        refused = next(m for m in ("DELETE", "PUT", "TRACE") if m not in allow)
+        refused = next(m for m in ("DELETE", "POST", "PUT", "TRACE") if m not in allow)
         resp = rc.request(refused, path)
         assert resp.status_code == 405 and resp.headers["Allow"] == allow, (path, refused, resp.headers)
         assert errors_of(resp)[0]["error-tag"] == "operation-not-supported"

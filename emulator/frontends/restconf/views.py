@@ -438,10 +438,8 @@ class DataResource(MethodView):
             kind = DataRpc
         elif target.node is None:
             kind = Datastore
-        elif target.node.config and target.top.qname in rc.layer.schema.top:
-            kind = ConfigNode
         else:
-            kind = StateNode
+            kind = data_kind(target.node, rc.layer.schema.top)
         view = kind()
         view.rc, view.target = rc, target
         return view.respond()
@@ -514,17 +512,15 @@ class StateNode(Resource):
         return Response(status=status, headers=headers)
 
 
-class ConfigNode(StateNode):
-    """A configuration data resource (RFC 8040 §4.4–4.7)."""
+class ConfigLeaf(StateNode):
+    """A configuration leaf or leaf-list: replaced, merged or deleted; it has no children to create with
+    POST (RFC 8040 §4.4.1)."""
 
     def put(self):
         return self.edit(self._replace_or_merge)
 
     def patch(self):            # plain patch: a merge into an existing resource (RFC 8040 §4.6.1)
         return self.edit(self._replace_or_merge)
-
-    def post(self):
-        return self.edit(self._create_child)
 
     def delete(self):
         return self.edit(self._delete)
@@ -552,32 +548,6 @@ class ConfigNode(StateNode):
                     edit.children.append(EditNode(node.children[k], value=v))
         return wrap(target.steps[:-1], [edit]), 204, None
 
-    def _create_child(self, fmt, body):
-        target, node = self.target, self.target.node
-        if node.is_leaf or (node.keyword == "list" and not target.is_entry):
-            raise RestconfError(bad_request(f"POST creates a child of a container or list entry; "
-                                            f"{node.name} is a {node.keyword}", path=target.path()))
-        if not self._exists():
-            raise RestconfError(not_found(f"no data at {target.path()}", path=target.path()))
-        if fmt == "json":
-            if len(body) != 1:
-                raise RestconfError(bad_request("the body must be one member naming the child to create",
-                                                "malformed-message"))
-            name = next(iter(body)).rpartition(":")[2]
-        else:
-            name = etree.QName(body).localname
-        child = node.children.get(name)
-        if child is None or child.keyword in ("input", "output"):
-            raise RestconfError(bad_request(f"{node.name} has no child {name!r}", "unknown-element",
-                                            path=target.path()))
-        if not child.config:
-            raise RestconfError(error(405, f"{child.name} is state data and cannot be created",
-                                      "operation-not-supported"), headers={"Allow": StateNode.allow()})
-        edits = decode_for(child, fmt, body)
-        for e in edits:
-            e.op = "create"
-        return wrap(target.steps, edits), 201, location_of(target, child, edits[0])
-
     def _replace_or_merge(self, fmt, body):
         target, node = self.target, self.target.node
         self._whole_list()
@@ -601,6 +571,40 @@ class ConfigNode(StateNode):
         for e in edits:
             e.op = op
         return wrap(target.steps[:-1], edits), status, None
+
+
+class ConfigNode(ConfigLeaf):
+    """A configuration container or list (RFC 8040 §4.4–4.7): POST creates a child of a container or of a
+    list entry."""
+
+    def post(self):
+        return self.edit(self._create_child)
+
+    def _create_child(self, fmt, body):
+        target, node = self.target, self.target.node
+        if node.keyword == "list" and not target.is_entry:
+            raise RestconfError(bad_request(f"POST creates a child of a container or list entry; "
+                                            f"{node.name} is a {node.keyword}", path=target.path()))
+        if not self._exists():
+            raise RestconfError(not_found(f"no data at {target.path()}", path=target.path()))
+        if fmt == "json":
+            if len(body) != 1:
+                raise RestconfError(bad_request("the body must be one member naming the child to create",
+                                                "malformed-message"))
+            name = next(iter(body)).rpartition(":")[2]
+        else:
+            name = etree.QName(body).localname
+        child = node.children.get(name)
+        if child is None or child.keyword in ("input", "output"):
+            raise RestconfError(bad_request(f"{node.name} has no child {name!r}", "unknown-element",
+                                            path=target.path()))
+        if not child.config:
+            raise RestconfError(error(405, f"{child.name} is state data and cannot be created",
+                                      "operation-not-supported"), headers={"Allow": StateNode.allow()})
+        edits = decode_for(child, fmt, body)
+        for e in edits:
+            e.op = "create"
+        return wrap(target.steps, edits), 201, location_of(target, child, edits[0])
 
 
 class Datastore(StateNode):
@@ -675,6 +679,17 @@ class Datastore(StateNode):
         for e in edits:
             e.op = op
         return edits, 204, None
+
+
+def data_kind(node: SNode, device_tops: dict[str, SNode]) -> type[StateNode]:
+    """The resource kind of a data node: configuration of the device's modules is writable, everything
+    else (state, the server's own modules) is read only."""
+    top = node
+    while top.parent is not None:
+        top = top.parent
+    if not node.config or top.qname not in device_tops:
+        return StateNode
+    return ConfigNode if node.keyword in ("container", "list") else ConfigLeaf
 
 
 def decode_for(node: SNode, fmt: str, body) -> list[EditNode]:
