@@ -96,7 +96,7 @@ class Target:
 def split_segments(raw: str) -> list[str]:
     """The api-path's segments, still percent-encoded (a `/` inside a key value arrives as %2F)."""
     raw = raw.strip("/")
-    return [s for s in raw.split("/")] if raw else []
+    return raw.split("/") if raw else []
 
 
 def _identifier(text: str, what: str) -> tuple[str | None, str]:

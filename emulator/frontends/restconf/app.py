@@ -12,7 +12,6 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from ...yangdata import DataLayer
 from . import native, views
 from .errors import STATUS_TAGS, error, restconf_error_response
 
@@ -24,14 +23,14 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 PUBLIC = {"/.well-known/host-meta", "/openapi.yaml"}
 
 
-def create_app(device, *, restconf: bool = True, secure: bool = True, layer: DataLayer | None = None) -> Flask:
+def create_app(device, *, restconf: bool = True, secure: bool = True) -> Flask:
     """The application of one device. `restconf=False` serves only the native API (the plain-HTTP port);
     `secure` tells which of the device's `ip http [secure-]server` settings gates the listener."""
     app = Flask("slpemu.restconf")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.url_map.strict_slashes = False
     app.extensions[native.EXTENSION] = device
-    app.extensions[views.EXTENSION] = views.Restconf(device, layer) if restconf else None
+    app.extensions[views.EXTENSION] = views.Restconf(device) if restconf else None
     if restconf:
         app.register_blueprint(views.blueprint)
     app.register_blueprint(native.blueprint)

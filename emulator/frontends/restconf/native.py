@@ -1,5 +1,6 @@
 """The device's native SLP REST API, `/smartlic-service` (interfaces.md §C.2; Cisco DevNet "IOS-XE SLP REST
-APIs" 1.0.0), as CSLU, SSM On-Prem and Cisco's sample scripts call it in pull mode.
+APIs" 1.0.0), as CSLU, SSM On-Prem and Cisco's sample scripts call it in pull mode: a Blueprint of one
+MethodView per endpoint, whose methods are the ones it allows.
 
     GET  /smartlic-service/list            {"usage_list": [{"report_id", "state", "start_time", "end_time"}]}
     GET  /smartlic-service/list-reports    the same

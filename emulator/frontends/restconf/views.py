@@ -2,10 +2,12 @@
 `/yang-library-version` and the module texts under `/schema`.
 
 Each resource kind is a `MethodView`; the HTTP methods it defines are the methods it allows, so the `Allow`
-header of a 405 reply and of OPTIONS is derived from the class. Every route accepts every method and the
-view answers 405 itself, after the resource is resolved (an unknown resource is a 404 whatever the method).
-A data resource's kind depends on the node its api-path names: configuration (`ConfigNode`), state or the
-server's own modules (`StateNode`), an RPC in the form IOS XE clients use (`DataRpc`), or the datastore.
+header of a 405 reply and of OPTIONS is derived from the class. Routes pass every method to their view,
+which answers 405 itself once a data path or an operation is resolved (an unknown one is a 404 whatever the
+method). A data resource's kind depends on the node its api-path names (`data_kind`, which the OpenAPI
+generator uses too): a configuration container or list (`ConfigNode`), a configuration leaf
+(`ConfigLeaf`), state or the server's own modules (`StateNode`), an RPC in the form IOS XE clients use
+(`DataRpc`), or the datastore itself (`Datastore`).
 
 The views only translate: api-paths and bodies become data-layer reads, edit trees and RPC calls
 (`emulator.yangdata`, shared with NETCONF). GET replies are cached per device revision, so a repeated read
@@ -53,9 +55,9 @@ class Restconf:
     """What the RESTCONF server keeps for one device: its data layer, the entity-tag and Last-Modified of
     the datastore, the reply cache and the YANG library per base URL."""
 
-    def __init__(self, device, layer: DataLayer | None = None):
+    def __init__(self, device):
         self.device = device
-        self.layer = layer or DataLayer(device)
+        self.layer = DataLayer(device)
         self.server_schema = get_server_schema()
         self.tops: dict[str, SNode] = {**self.layer.schema.top, **self.server_schema.top}
         self.rpcs: dict[str, SNode] = dict(self.layer.schema.rpcs)
@@ -169,8 +171,6 @@ def decoding():
     try:
         yield
     except ValueError as exc:
-        if isinstance(exc, YangError):     # pragma: no cover - YangError is not a ValueError today
-            raise
         reason = str(exc).split(";")[0]
         raise RestconfError(bad_request(f"invalid value in the request body: {reason}")) from None
 
