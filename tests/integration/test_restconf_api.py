@@ -222,6 +222,32 @@ def test_query_parameters(rc, device, tmp_path):
         assert errors_of(resp)[0]["error-type"] == "protocol"
 
 
+def test_over_long_integers_are_bad_requests(rc, device, tmp_path):
+    """5,000 digits is past Python's int() limit (ValueError): an RFC 8040 400, never a 500."""
+    busy(device, tmp_path)
+    digits = "9" * 5000
+    for path in (f"{LIC}?depth={digits}", f"/restconf/data/slpemu-control:faults/fault={digits}",   # a uint32 key
+                 f"/restconf/data?depth={digits}"):
+        resp = rc.get(path)
+        assert resp.status_code == 400, (path[:60], resp.status_code, resp.text[:300])
+        assert errors_of(resp)[0]["error-tag"] == "invalid-value"
+    assert len(rc.get(f"{LIC}?depth={digits}").text) < 1000          # the message does not echo 5,000 digits
+    assert rc.get(f"{LIC}?depth={'0' * 5000}1").json() == {"cisco-smart-license:licensing": {}}   # 000…01 is 1
+    resp = rc.get(f"{LIC}?depth={digits}", accept=XML)
+    assert resp.status_code == 400
+    assert etree.fromstring(resp.content).findtext(f"{{{RC}}}error/{{{RC}}}error-tag") == "invalid-value"
+    # in a body, as a JSON string (RFC 7951 uint64) and as an XML leaf
+    resp = rc.request("POST", "/restconf/operations/slpemu-control:advance-clock",
+                      body={"slpemu-control:input": {"seconds": digits}})
+    assert resp.status_code == 400 and errors_of(resp)[0]["error-tag"] == "invalid-value"
+    resp = rc.request("POST", "/restconf/operations/slpemu-control:advance-clock", ctype=XML,
+                      body=f'<input xmlns="urn:slpemu:control"><seconds>{digits}</seconds></input>')
+    assert resp.status_code == 400 and errors_of(resp)[0]["error-tag"] == "invalid-value"
+    resp = rc.request("PATCH", f"{LIC}/config", body=f'{{"cisco-smart-license:config": {{"usage": {{"interval": {digits}}}}}}}')
+    assert resp.status_code == 400
+    assert rc.get(f"{LIC}?depth=2").status_code == 200
+
+
 def test_etag_and_last_modified(rc, device):
     first = rc.get(f"{LIC}/config")
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
@@ -461,6 +487,37 @@ def test_error_statuses(rc, server, device):
     assert path_el.nsmap["cisco-smart-license"] == CSL            # an XML instance-identifier: prefixes bound
     # the device keeps serving
     assert rc.get(f"{LIC}/state/state-info/udi/pid").status_code == 200
+
+
+def test_allow_follows_the_resource_kind(rc):
+    """OPTIONS and every 405 name the methods of the resource's kind (the MethodView's methods)."""
+    kinds = {
+        "/restconf": "GET, HEAD, OPTIONS",
+        "/restconf/yang-library-version": "GET, HEAD, OPTIONS",
+        "/restconf/data": "GET, HEAD, OPTIONS, PATCH, POST, PUT",
+        f"{LIC}/config": "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT",
+        f"{LIC}/config/custom-id": "DELETE, GET, HEAD, OPTIONS, PATCH, PUT",          # a leaf: nothing to POST
+        f"{LIC}/state": "GET, HEAD, OPTIONS",
+        "/restconf/data/ietf-yang-library:yang-library": "GET, HEAD, OPTIONS",
+        "/restconf/data/cisco-ia:save-config": "OPTIONS, POST",
+        "/restconf/operations": "GET, HEAD, OPTIONS",
+        "/restconf/operations/cisco-ia:save-config": "GET, HEAD, OPTIONS, POST",
+        "/restconf/schema/cisco-smart-license": "GET, HEAD, OPTIONS",
+        "/.well-known/host-meta": "GET, HEAD, OPTIONS",
+    }
+    for path, allow in kinds.items():
+        options = rc.request("OPTIONS", path, accept=None)
+        assert options.status_code == 200 and options.headers["Allow"] == allow, (path, options.headers)
+        assert ("Accept-Patch" in options.headers) == ("PATCH" in allow), path
+        refused = next(m for m in ("DELETE", "POST", "PUT", "TRACE") if m not in allow)
+        resp = rc.request(refused, path)
+        assert resp.status_code == 405 and resp.headers["Allow"] == allow, (path, refused, resp.headers)
+        assert errors_of(resp)[0]["error-tag"] == "operation-not-supported"
+    native = rc.request("DELETE", "/smartlic-service/import")
+    assert native.status_code == 405 and native.headers["Allow"] == "OPTIONS, POST"
+    assert native.json()["status"] == "FAILED"
+    assert rc.request("OPTIONS", "/smartlic-service/list").headers["Allow"] == "GET, HEAD, OPTIONS"
+    assert rc.request("OPTIONS", "/smartlic-service/days/3").headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 def test_device_settings_gate_the_listeners(rc, server, device):

@@ -156,3 +156,20 @@ def test_plain_http_port(server, device):
     device.advance_clock(DAY + 1)
     resp = plain.s.get(plain.base + "/smartlic-service/all-reports", timeout=10)
     assert resp.status_code == 200 and len(resp.json()["usage"]) == 2     # the daily close and the pull's
+
+
+def test_over_long_numbers_are_bad_input(api, device):
+    """5,000 digits is past Python's int() limit (ValueError, not a 500): the native API's error shape.
+    Leading zeros do not make a number long: 000…01 is 1."""
+    device.set_usage("network-advantage", 1)
+    device.advance_clock(DAY + 1)
+    digits = "9" * 5000
+    for path in (f"/smartlic-service/days/{digits}", f"/smartlic-service/rum-report-id/{digits}"):
+        resp = get(api, path)
+        assert resp.status_code == 400, (path[:40], resp.status_code, resp.text[:200])
+        assert resp.json()["status"] == "FAILED" and resp.json()["message"]
+        assert len(resp.text) < 1000                      # the message does not echo 5,000 digits
+    assert get(api, f"/smartlic-service/days/{'0' * 5000}1").status_code == 200
+    missing = get(api, f"/smartlic-service/rum-report-id/{'0' * 4999}7")
+    assert missing.status_code == 404 and missing.json()["status"] == "FAILED"
+    assert get(api, "/smartlic-service/list").status_code == 200

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .app import create_app
 from .server import WsgiServer
+from .views import EXTENSION
 from .tls import ensure_certificate
 
 __all__ = ["RestconfServers", "create_app", "ensure_certificate", "start_restconf"]
@@ -35,7 +36,7 @@ class RestconfServers:
             if server is not None:
                 server.stop()
         for app in self.apps:
-            rc = app.extensions.get("slpemu.restconf")
+            rc = app.extensions.get(EXTENSION)
             if rc is not None:
                 rc.close()
 

@@ -22,6 +22,35 @@ def bad_request(message: str, tag: str = "invalid-value", path: str | None = Non
     return YangError(tag, message, error_type="protocol", path=path, status=400)
 
 
+def bounded_uint(text: str, maximum: int) -> int | None:
+    """The value of a decimal number 0..maximum, or None. Never calls int() on more digits than `maximum`
+    has, so that a 5,000-digit number is refused instead of raising ValueError (Python's int() limit of
+    4,300 digits); leading zeros are allowed (000…01 is 1)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
+    if len(significant) > len(str(maximum)):
+        return None
+    value = int(significant)
+    return value if value <= maximum else None
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A client's value for an error message, cut short."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text)} characters)"
+
+
+def checked(node: SNode, text, path: str | None = None):
+    """check_value, with a value Python cannot convert (an integer past 4,300 digits raises ValueError)
+    refused as invalid-value too."""
+    try:
+        return check_value(node, text)
+    except YangError:
+        raise
+    except ValueError:
+        raise bad_request(f"invalid value {shown(str(text))} for {node.name}", path=path) from None
+
+
 @dataclass
 class Step:
     node: SNode
@@ -67,7 +96,7 @@ class Target:
 def split_segments(raw: str) -> list[str]:
     """The api-path's segments, still percent-encoded (a `/` inside a key value arrives as %2F)."""
     raw = raw.strip("/")
-    return [s for s in raw.split("/")] if raw else []
+    return raw.split("/") if raw else []
 
 
 def _identifier(text: str, what: str) -> tuple[str | None, str]:
@@ -120,9 +149,9 @@ def resolve(segments: list[str], tops: dict[str, SNode], rpcs: dict[str, SNode] 
                                       f"({', '.join(node.keys)}), got {len(values)}", path=target.path())
                 keys = {}
                 for k, v in zip(node.keys, values):
-                    keys[k] = check_value(node.children[k], v)
+                    keys[k] = checked(node.children[k], v, target.path())
             elif node.keyword == "leaf-list":
-                keys = {"": check_value(node, unquote(key_part))}
+                keys = {"": checked(node, unquote(key_part), target.path())}
             else:
                 raise bad_request(f"{node.name} is a {node.keyword} and takes no key values", path=target.path())
         target.steps.append(Step(node, keys))
@@ -193,10 +222,10 @@ def parse_query(args, method: str, target_node: SNode | None, schema_tops: dict[
         elif name == "depth":
             if value == "unbounded":
                 q.depth = None
-            elif value.isascii() and value.isdigit() and 1 <= int(value) <= 65535:
-                q.depth = int(value)
+            elif bounded_uint(value, 65535):
+                q.depth = bounded_uint(value, 65535)
             else:
-                raise bad_request(f"depth must be 1..65535 or unbounded, not {value!r}")
+                raise bad_request(f"depth must be 1..65535 or unbounded, not {shown(value)}")
         elif name == "with-defaults":
             if value not in WITH_DEFAULTS:
                 raise bad_request(f"with-defaults must be one of {', '.join(WITH_DEFAULTS)}, not {value!r}")

@@ -1,5 +1,6 @@
 """The device's native SLP REST API, `/smartlic-service` (interfaces.md §C.2; Cisco DevNet "IOS-XE SLP REST
-APIs" 1.0.0), as CSLU, SSM On-Prem and Cisco's sample scripts call it in pull mode.
+APIs" 1.0.0), as CSLU, SSM On-Prem and Cisco's sample scripts call it in pull mode: a Blueprint of one
+MethodView per endpoint, whose methods are the ones it allows.
 
     GET  /smartlic-service/list            {"usage_list": [{"report_id", "state", "start_time", "end_time"}]}
     GET  /smartlic-service/list-reports    the same
@@ -22,13 +23,16 @@ import base64
 import binascii
 import json
 
-from flask import Response, request
+from flask import Blueprint, Response, current_app, request
+from flask.views import MethodView
 
 from ...engine import DeviceError
+from .apipath import bounded_uint, shown
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 0xFFFFFFFF
-REPORT_STATES = {"OPEN": "OPEN", "CLOSED": "CLOSED", "PENDING": "PENDING", "UNACK": "UNACK", "ACK": "ACK"}
+MAX_REPORT_ID = 2 ** 64 - 1
+EXTENSION = "slpemu.device"              # app.extensions key of the device the API serves
 
 
 class NativeError(Exception):
@@ -101,46 +105,66 @@ def decode_import_body(data: bytes) -> bytes:
     return decoded
 
 
-def register(app, device) -> None:
-    """Adds the /smartlic-service routes to the Flask app."""
+def device():
+    return current_app.extensions[EXTENSION]
 
-    def report_list() -> Response:
+
+class NativeView(MethodView):
+    """An endpoint of the API: the methods a subclass defines are the ones it allows (routing answers the
+    others 405 with them in `Allow`), and OPTIONS lists them."""
+
+    def options(self, **_route):
+        methods = set(self.methods) | ({"HEAD"} if "GET" in self.methods else set())
+        return Response(status=200, headers={"Allow": ", ".join(sorted(methods))})
+
+
+class ReportList(NativeView):
+    """The RUM reports the device holds (closed and later), with their ids and times."""
+
+    def get(self):
         usage = [{"report_id": r.id, "state": r.state, "start_time": int(r.start),
                   "end_time": int(r.end) if r.end is not None else None}
-                 for r in device.report_list() if r.storage == "EXIST" and r.state != "OPEN"]
+                 for r in device().report_list() if r.storage == "EXIST" and r.state != "OPEN"]
         return json_response({"usage_list": usage})
 
-    def all_reports() -> Response:
-        return _usage(device.collect_reports())
 
-    def days(n: str | None = None) -> Response:
-        if n is None:
-            count = DEFAULT_DAYS
-        elif n.isascii() and n.isdigit() and int(n) <= MAX_DAYS:
-            count = int(n)
-        else:
-            raise NativeError(400, f"the number of days must be 0..{MAX_DAYS}, not {n!r}")
-        return _usage(device.collect_reports(days=count))
+class AllReports(NativeView):
+    def get(self):
+        return _usage(device().collect_reports())
 
-    def one_report(rid: str) -> Response:
-        if not (rid.isascii() and rid.isdigit()) or int(rid) >= 2 ** 64:
-            raise NativeError(400, f"a RUM report id is a number, not {rid!r}")
+
+class Days(NativeView):
+    def get(self, n: str | None = None):
+        count = DEFAULT_DAYS if n is None else bounded_uint(n, MAX_DAYS)
+        if count is None:
+            raise NativeError(400, f"the number of days must be 0..{MAX_DAYS}, not {shown(n)}")
+        return _usage(device().collect_reports(days=count))
+
+
+class OneReport(NativeView):
+    def get(self, rid: str):
+        number = bounded_uint(rid, MAX_REPORT_ID)
+        if number is None:
+            raise NativeError(400, f"a RUM report id is a number 0..{MAX_REPORT_ID}, not {shown(rid)}")
         try:
-            return _usage(device.collect_reports(rum_id=int(rid)))
+            return _usage(device().collect_reports(rum_id=number))
         except DeviceError as exc:
             if exc.code == "notfound":
                 raise NativeError(404, f"RUM report {rid} is not available", "notfound") from None
             raise
 
-    def close_reports() -> Response:
-        request.get_data(cache=False)          # any body (Cisco's sample sends a form) is ignored
-        closed = device.close_reports()
-        return json_response({"status": "SUCCESS", "closed_reports": closed})
 
-    def import_data() -> Response:
+class CloseReports(NativeView):
+    def post(self):
+        request.get_data(cache=False)          # any body (Cisco's sample sends a form) is ignored
+        return json_response({"status": "SUCCESS", "closed_reports": device().close_reports()})
+
+
+class Import(NativeView):
+    def post(self):
         document = decode_import_body(request.get_data(cache=False))
         try:
-            result = device.import_data(document)
+            result = device().import_data(document)
         except DeviceError as exc:
             raise NativeError(400, str(exc).lstrip("% ").strip(), exc.code) from None
         body = {"status": "SUCCESS", "message": result.message}
@@ -149,16 +173,15 @@ def register(app, device) -> None:
             body["confirmation_codes"] = codes
         return json_response(body)
 
-    base = "/smartlic-service"
-    app.add_url_rule(f"{base}/list", "slp_list", report_list, methods=["GET"])
-    app.add_url_rule(f"{base}/list-reports", "slp_list_reports", report_list, methods=["GET"])
-    app.add_url_rule(f"{base}/all-reports", "slp_all_reports", all_reports, methods=["GET"])
-    app.add_url_rule(f"{base}/days", "slp_days", days, methods=["GET"])
-    app.add_url_rule(f"{base}/days/<n>", "slp_days_n", days, methods=["GET"])
-    app.add_url_rule(f"{base}/rum-report-id/<rid>", "slp_report", one_report, methods=["GET"])
-    app.add_url_rule(f"{base}/close-reports", "slp_close", close_reports, methods=["POST"])
-    app.add_url_rule(f"{base}/import", "slp_import", import_data, methods=["POST"])
 
-    @app.errorhandler(NativeError)
-    def _native_error(exc: NativeError):
-        return error_response(exc.status, exc.message, exc.code)
+blueprint = Blueprint("smartlic_service", __name__, url_prefix="/smartlic-service")
+for rule, view, endpoint in [("/list", ReportList, "list"), ("/list-reports", ReportList, "list_reports"),
+                             ("/all-reports", AllReports, "all_reports"), ("/days", Days, "days"),
+                             ("/days/<n>", Days, "days_n"), ("/rum-report-id/<rid>", OneReport, "report"),
+                             ("/close-reports", CloseReports, "close_reports"), ("/import", Import, "import")]:
+    blueprint.add_url_rule(rule, view_func=view.as_view(endpoint))
+
+
+@blueprint.errorhandler(NativeError)
+def _native_error(exc: NativeError):
+    return error_response(exc.status, exc.message, exc.code)

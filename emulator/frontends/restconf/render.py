@@ -12,6 +12,11 @@ from ...yangdata.decode import check_value
 from .apipath import Query
 
 RESTCONF_NS = "urn:ietf:params:xml:ns:yang:ietf-restconf"
+JSON_TYPE = "application/yang-data+json"
+XML_TYPE = "application/yang-data+xml"
+JSON_TYPES = (JSON_TYPE, "application/json")
+XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
+OFFERED = [JSON_TYPE, XML_TYPE, "application/json", "application/xml", "text/xml"]   # by preference
 WD_NS = "urn:ietf:params:xml:ns:netconf:default:1.0"
 WD_JSON = "ietf-netconf-with-defaults:default"
 

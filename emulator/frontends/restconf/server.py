@@ -4,7 +4,9 @@ TLS adapter for HTTPS. One `WsgiServer` listens on one address and port (0: an e
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from pathlib import Path
 
 from cheroot import wsgi
@@ -73,8 +75,6 @@ class WsgiServer:
             self._thread.join(timeout=5)
 
     def _poke(self) -> None:
-        import socket
-        import time
         host, port = self.host, self.port
         if host in ("0.0.0.0", "::"):
             host = "127.0.0.1" if host == "0.0.0.0" else "::1"
