@@ -7,13 +7,14 @@ state through `put` / `update` and log through `syslog` / `event`."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 from ..profiles import Profile
 from .clock import Clock
 from .flash import Flash
 from .messages import Event, Syslog
+from .records import evolve
 from .release import Release
 from .reports import Report
 from .state import DeviceState, ImportRecord
@@ -77,10 +78,10 @@ class Context(StateView):
 
     # ------------------------------------------------------------------ state changes
     def put(self, **areas) -> None:
-        self.st = replace(self.st, **areas)
+        self.st = evolve(self.st, **areas)
 
     def update(self, area: str, **changes) -> None:
-        self.st = replace(self.st, **{area: replace(getattr(self.st, area), **changes)})
+        self.st = evolve(self.st, **{area: evolve(getattr(self.st, area), **changes)})
 
     def set_report(self, report: Report) -> Report:
         self.reports[report.id] = report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 _RELEASE_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)([a-z]?)$")
 
@@ -19,11 +19,7 @@ class Release:
 
     @classmethod
     def parse(cls, text: str) -> "Release":
-        m = _RELEASE_RE.match(text.strip())
-        if not m:
-            raise ValueError(f"not an IOS XE release: {text!r} (expected e.g. 17.12.1a)")
-        major, minor, patch, suffix = m.groups()
-        return cls(int(major), int(minor), int(patch), suffix)
+        return _parse(text)
 
     @property
     def key(self) -> tuple[int, int, int]:
@@ -98,3 +94,13 @@ class Release:
     @property
     def slac_files(self) -> bool:
         return self.at_least("17.7.1")
+
+
+@lru_cache(maxsize=256)
+def _parse(text: str) -> Release:
+    """Releases are parsed often (every release gate names one) and are immutable: parse each text once."""
+    m = _RELEASE_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"not an IOS XE release: {text!r} (expected e.g. 17.12.1a)")
+    major, minor, patch, suffix = m.groups()
+    return Release(int(major), int(minor), int(patch), suffix)

@@ -4,7 +4,7 @@ policies."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+
 from typing import Callable
 
 from ..profiles import Entitlement
@@ -13,6 +13,7 @@ from .artifacts import ArtifactError
 from .context import CLOSE, REMINDER, Context, Job
 from .errors import DeviceError
 from .policy import GROUPS, Policy, custom_policy, group_of
+from .records import evolve
 from .reports import MEASUREMENT_INTERVAL, Report
 from .state import Account, Usage
 from .timefmt import DAY
@@ -123,7 +124,7 @@ class Reporting:
                         count=count, start=now, prev_id=prev.id if prev else 0,
                         utility=bool(ctx.st.config.utility_enabled))
         if prev is not None:
-            ctx.set_report(replace(ctx.reports[prev.id], next_id=report.id))
+            ctx.set_report(evolve(ctx.reports[prev.id], next_id=report.id))
         if not ctx.open:              # the first open report starts a new close cycle
             ctx.update("reporting", last_close=now)
         ctx.set_report(report)
@@ -132,7 +133,7 @@ class Reporting:
 
     def close_report(self, report: Report, now: float, reason: str, termination: str) -> Report:
         ctx = self.ctx
-        report = replace(report, end=now, termination=termination)
+        report = evolve(report, end=now, termination=termination)
         payload = self._build_payload(report)
         signature = artifacts.sign_rum_payload(ctx.signing_key, payload, pid=report.pid, sn=report.sn,
                                                software_tag=ctx.software_tag)
@@ -206,14 +207,14 @@ class Reporting:
                 ctx.drop_report(report.id)
 
     def _purge(self, report: Report, why: str) -> None:
-        self.ctx.set_report(replace(self._released(report), flag="P", storage="PURGED", storage_reason=why))
+        self.ctx.set_report(evolve(self._released(report), flag="P", storage="PURGED", storage_reason=why))
         self.ctx.update("counters", purged=self.ctx.st.counters.purged + 1)
 
     def _released(self, report: Report) -> Report:
         """The report without its data (its payload and signature)."""
         if report.storage == "EXIST" and report.state != "OPEN":
             self.ctx.holding_live -= 1
-        return replace(report, payload=None, signature=None)
+        return evolve(report, payload=None, signature=None)
 
     def select(self, selector: str, now: float, days: int | None = None, rum_id: int | None = None) -> list[Report]:
         holding = [r for r in sorted(self.ctx.reports.values(), key=lambda r: r.id)
@@ -335,11 +336,11 @@ class Reporting:
                 message = entry.get("message") or "Report already received."
                 if report.state != "ACK":
                     report = report.advanced("ACK", "DROPPED")
-                report = replace(report, flag="E", transaction_message=message)
+                report = evolve(report, flag="E", transaction_message=message)
             else:
-                report = replace(self._released(report), storage="DELETED", storage_reason="PROCESSED")
+                report = evolve(self._released(report), storage="DELETED", storage_reason="PROCESSED")
                 report = report.advanced("ACK", "ACKED")
-            ctx.set_report(replace(report, transaction_id="0"))
+            ctx.set_report(evolve(report, transaction_id="0"))
         ctx.update("reporting", last_ack=now, change_deadline=None, reminder_cursor=now)
         account = data.get("account")
         if ctx.release.account_info and isinstance(account, dict):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
+
+from .records import evolve
 
 # States in lifecycle order; a report only ever moves forward in this list.
 STATES = ("OPEN", "CLOSED", "PENDING", "UNACK", "ACK")
@@ -46,7 +48,7 @@ class Report:
         """This report moved forward to `state` (a report never moves back)."""
         if STATE_RANK[state] < STATE_RANK[self.state]:
             raise ValueError(f"report {self.id}: {self.state} -> {state} goes backwards")
-        return replace(self, state=state, reason=self.reason if reason is None else reason, **changes)
+        return evolve(self, state=state, reason=self.reason if reason is None else reason, **changes)
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in _FIELDS}
