@@ -1,6 +1,6 @@
 """RESTCONF / native REST API latency beside the bare stack (SPEC.md quality bar).
 
-Bar: GET /restconf/data/cisco-smart-license:licensing/state median within 2x of a minimal Flask endpoint
+Bar: GET /restconf/data/cisco-smart-license:licensing/state median within 1.5x of a minimal Flask endpoint
 returning a pre-rendered body of the same size, under the same WSGI server (cheroot) and TLS, keep-alive.
 
 For each row the emulator's server and a minimal Flask app (one route returning the emulator's own reply
@@ -178,8 +178,8 @@ def main() -> None:
         print(f"{label:<48}{size:>8}{med:>9.3f}{q95:>8.3f}{bmed:>10.3f}{bq95:>10.3f}{med / bmed:>7.2f}"
               f"{rps:>8.0f}{brps:>10.0f}")
     ratio = rows[0][2] / rows[0][4]
-    print(f"bar: licensing/state JSON median within 2x of the bare stack: {ratio:.2f}x "
-          f"{'OK' if ratio <= 2 else 'MISSED'}")
+    print(f"bar: licensing/state JSON median within 1.5x of the bare stack: {ratio:.2f}x "
+          f"{'OK' if ratio <= 1.5 else 'MISSED'}")
     servers.stop()
     device.store.close()
 
