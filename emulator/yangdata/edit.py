@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 from ..engine import Device, DeviceError, settings
+from . import bindcheck
 from .decode import EditNode
 from .errors import YangError, from_device_error
 from .licensing import DeviceData
@@ -191,6 +192,7 @@ class ConfigEditor:
             new = apply_edit(old, edit, default_operation)
             if new is MISSING:
                 new = {}
+            bindcheck.check(top, new)
             if top.qname == "cisco-smart-license:licensing":
                 changed = _changed_leaves(old.get("config", {}), new.get("config", {}))
                 mapped = _map_changes(changed, LICENSING_MAP, "/cisco-smart-license:licensing/config", "cisco")

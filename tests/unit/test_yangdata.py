@@ -272,3 +272,19 @@ def test_authorizations_are_rendered(make_device, tmp_path):
     assert info["registration"]["export-control-allowed"] is True
     plr = DataLayer(_plr_device(make_device, tmp_path / "p")).get()["cisco-smart-license:licensing"]["state"]
     assert plr["state-info"]["authorization"]["authorization-state"] == "auth-state-authorized-reservation"
+
+
+def test_accepted_edits_are_checked_against_the_bindings(make_device):
+    """The configuration an edit leaves is loaded into the pyangbind class of the configuration container
+    before the engine applies it (emulator/yangdata/bindcheck.py)."""
+    from emulator.yangdata import bindcheck
+    dev = make_device()
+    dev.configure({"transport": "smart", "url_smart": "https://cssm.example/x", "usage_interval": 20})
+    layer = DataLayer(dev)
+    config = layer.get(content="config")
+    for qname in bindcheck.CONTAINERS:
+        bindcheck.check(layer.schema.top[qname], config[qname])          # what the device holds loads
+    bad = {"config": {"usage": {"interval": 70000}}}                      # uint16 in the model
+    with pytest.raises(YangError) as exc:
+        bindcheck.check(layer.schema.top["cisco-smart-license:licensing"], bad)
+    assert exc.value.tag == "invalid-value" and exc.value.path == "/cisco-smart-license:licensing/config"
