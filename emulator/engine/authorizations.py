@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from . import artifacts, messages
+from . import artifacts, messages, settings
 from .context import Context
 from .errors import DeviceError
 from .policy import KIND_PAK, KIND_SLR, cisco_default
@@ -255,7 +255,7 @@ class Authorizations:
         ctx = self.ctx
         self._require_reservation()
         code = code.strip()
-        if not ctx.profile.plr_available(ctx.release.key):
+        if not settings.reservation_available(ctx.profile, ctx.release):
             raise DeviceError("% Permanent License Reservation is not supported on this platform or release",
                               "notsupported")
         if not artifacts.PLR_CODE_RE.match(code):

@@ -715,7 +715,7 @@ def exec_grammar(device, privileged: bool) -> Grammar:
         g.add("license smart authorization request save WORD:path", a_auth_request_save, S)
     g.add("license smart save trust-request WORD:path", a_save_trust, S)
     g.add("license smart factory reset", a_factory_reset)
-    if rel.plr and device.profile.plr_available(rel.key):
+    if settings.reservation_available(device.profile, rel):
         g.add("license smart reservation cancel", a_resv_cancel)
         for scope in ("all", "local"):
             g.add(f"license smart reservation cancel {scope}:scope", a_resv_cancel, S)
