@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..engine import Device
 from .codec import json_member, to_json_value, to_xml
-from .decode import EditNode, decode_json, decode_xml
+from .decode import EditNode, decode_json, decode_xml, refuse_duplicates
 from .edit import ConfigEditor
 from .errors import YangError
 from .licensing import DeviceData
@@ -69,6 +69,7 @@ class DataLayer:
         return out
 
     def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False) -> bool:
+        refuse_duplicates(edits)
         return self.editor.edit(edits, default_operation, test_only)
 
     def invoke(self, rpc: SNode, data: dict) -> dict:

@@ -6,7 +6,6 @@ per device revision, so a repeated read costs a dictionary lookup."""
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -22,6 +21,7 @@ from werkzeug.http import http_date, parse_date
 from ...xmlsafe import UnsafeXmlError, parse_xml
 from ...yangdata import (DataLayer, EditNode, SNode, YangError, decode_json, decode_xml, select_content,
                          to_json_value, to_xml)
+from ...yangdata.decode import load_json
 from . import native
 from .apipath import Query, Target, bad_request, find, not_found, parse_query, resolve, split_segments
 from .library import YANG_LIBRARY_REVISION, get_server_schema, library_data, module_text
@@ -144,7 +144,9 @@ class Restconf:
                                        + (" (YANG Patch is not supported)" if "yang-patch" in ctype else "")))
         if fmt == "json":
             try:
-                value = json.loads(data.decode("utf-8"))
+                value = load_json(data.decode("utf-8"))
+            except YangError as exc:
+                raise RestconfError(exc) from None
             except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 raise RestconfError(_error(400, f"malformed JSON: {exc}", "malformed-message")) from None
             if not isinstance(value, dict):
@@ -351,14 +353,7 @@ class Restconf:
     def _decode_input_json(input_node: SNode, value) -> dict:
         if not isinstance(value, dict):
             raise RestconfError(bad_request("the input must be a JSON object", "malformed-message"))
-        # members of the input may be qualified with the RPC's module (RFC 7951 allows it at any level)
-        plain = {}
-        for k, v in value.items():
-            module, sep, name = k.partition(":")
-            if sep and module == input_node.module:
-                k = name
-            plain[k] = v
-        return decode_json(input_node, plain)[0].to_data()
+        return decode_json(input_node, value)[0].to_data()
 
     # ------------------------------------------------------------------ data
     def data(self, method: str, tail: str) -> Response:
