@@ -10,7 +10,7 @@ edits, dispatching RPCs and building errors. Front-ends add only their transport
 from __future__ import annotations
 
 from ..engine import Device
-from .codec import json_member, to_json_value, to_xml
+from .codec import json_member, to_json_value, to_xml, unknown_keys
 from .decode import EditNode, decode_json, decode_xml, refuse_duplicates
 from .edit import ConfigEditor
 from .errors import YangError
@@ -40,11 +40,15 @@ def select_content(node: SNode, value, content: str):
 
 def _select_children(node: SNode, value: dict, content: str) -> dict | None:
     out = {}
+    found = 0
     for child in node.children.values():
         if child.name in value:
+            found += 1
             sub = select_content(child, value[child.name], content)
             if sub not in (None, {}, []):
                 out[child.name] = sub
+    if found != len(value):
+        raise unknown_keys(node, value)       # as the encoder would: the data does not follow the schema
     return out or None
 
 

@@ -35,9 +35,14 @@ def _child_items(node: SNode, data: dict):
             if value is not None:
                 yield child, value
     if found != len(data):
-        unknown = ", ".join(sorted(str(k) for k in data if k not in node.children))
-        raise UnknownDataError(f"{node.path()} has no child {unknown}: the data does not follow the schema",
-                               path=node.path())
+        raise unknown_keys(node, data)
+
+
+def unknown_keys(node: SNode, data: dict) -> UnknownDataError:
+    """The error for data holding keys `node` has no child for."""
+    unknown = ", ".join(sorted(str(k) for k in data if k not in node.children))
+    return UnknownDataError(f"{node.path()} has no child {unknown}: the data does not follow the schema",
+                            path=node.path())
 
 
 # ---------------------------------------------------------------------------------------------- XML

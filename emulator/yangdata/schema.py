@@ -263,8 +263,11 @@ class LeafType:
             lengths = next((s.lengths for s in specs if isinstance(s, pytypes.LengthTypeSpec)), None)
             return "length out of " + (_bounds(lengths) if lengths else "range")
         if reason == "pattern mismatch":
-            return f"does not match the pattern of {self.name}" if ":" in self.name or self.name != self.base \
-                else "does not match the pattern"
+            patterns = [p for s in specs if isinstance(s, pytypes.PatternTypeSpec) for p in s.res]
+            failed = next((p for p in patterns if f"defined at {p.pos}" in str(args[2])), None)
+            if failed is None:
+                return "does not match its pattern"
+            return f"{'matches' if failed.invert_match else 'does not match'} the pattern '{failed.spec}'"
         if reason == "enum not defined":
             return "not one of " + ", ".join(name for name, _ in self.spec.enums)
         return reason
@@ -278,7 +281,8 @@ class LeafType:
         if base in JSON_STRING_NUMBERS:
             return decimal_text(value) if isinstance(value, Decimal) else str(value)
         if base == "union":
-            return self._member_for(value).json_value(value)
+            member = self._member_for(value)
+            return member.json_value(value) if member is not None else value
         return value
 
     def xml_text(self, value) -> str | None:
@@ -304,29 +308,35 @@ class LeafType:
         return None
 
     def _identity_module(self, value: str):
-        if self.base == "union":
-            member = self._member_for(value)
-            return member._identity_module(value) if member.uses_prefixes else (None, None)
-        prefix, sep, name = value.partition(":")
-        return (self.modules.by_name.get(prefix), name) if sep else (None, None)
+        """(pyang module, identity name) of an identityref value "module:identity", else (None, None)."""
+        leaf_type = self._member_for(value) if self.base == "union" else self
+        if leaf_type is None or leaf_type.base != "identityref":
+            return None, None
+        module, sep, name = value.partition(":")
+        return (self.modules.by_name.get(module), name) if sep else (None, None)
 
-    def _member_for(self, value) -> "LeafType":
-        """The first member type a (valid) value can belong to, by its Python type."""
+    def _member_for(self, value) -> "LeafType | None":
+        """The first member type (unions unfolded) a value of this Python type belongs to: the one it was
+        read as, since from_text and from_json try the members in the same order."""
         for member in self.members:
-            base = member.base
-            if isinstance(value, bool):
-                fits = base == "boolean" or base == "empty" and value is True
-            elif isinstance(value, int):
-                fits = base in INTEGER_TYPES
-            elif isinstance(value, Decimal):
-                fits = base == "decimal64"
-            else:
-                fits = base not in INTEGER_TYPES and base not in ("decimal64", "boolean", "empty")
             if member.base == "union":
-                fits = fits or True
-            if fits:
-                return member._member_for(value) if member.base == "union" else member
-        return self
+                found = member._member_for(value)
+                if found is not None:
+                    return found
+            elif _holds(member.base, value):
+                return member
+        return None
+
+
+def _holds(base: str, value) -> bool:
+    """Whether a built-in type's values are of the Python type of `value` (see LeafType)."""
+    if isinstance(value, bool):
+        return base == "boolean" or base == "empty" and value
+    if isinstance(value, int):
+        return base in INTEGER_TYPES
+    if isinstance(value, Decimal):
+        return base == "decimal64"
+    return base not in INTEGER_TYPES and base not in ("decimal64", "boolean", "empty")
 
 
 def decimal_text(value: Decimal) -> str:

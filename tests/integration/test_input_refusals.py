@@ -135,6 +135,11 @@ def test_duplicate_leaf_in_a_netconf_edit_is_a_bad_element(netconf, rc):
             assert err.tag == "bad-element", err.xml
             assert err.xml.findtext(f"{{{NC}}}error-info/{{{NC}}}bad-element") == name
             assert err.path.endswith(name)
+        twice = (f'<config><licensing xmlns="{CSL}"><config><custom-id>A</custom-id></config></licensing>'
+                 f'<licensing xmlns="{CSL}"><config><custom-id>B</custom-id></config></licensing></config>')
+        with pytest.raises(RPCError) as info:
+            m.edit_config(target="running", config=twice)
+        assert info.value.tag == "bad-element" and info.value.path == "/cisco-smart-license:licensing"
         with pytest.raises(RPCError) as info:
             m.dispatch(etree.fromstring(f'<advance-clock xmlns="{CTL}"><seconds>1</seconds>'
                                         "<seconds>2</seconds></advance-clock>"))
@@ -159,6 +164,11 @@ def test_duplicate_json_members_are_refused(netconf, rc):
         err = rc_error(rc.request(method, path, body=text, ctype=JSON))
         assert err["error-tag"] == "bad-element", err
         assert err["error-info"]["bad-element"] == name
+    rc_ns = "urn:ietf:params:xml:ns:yang:ietf-restconf"
+    twice = (f'<data xmlns="{rc_ns}"><licensing xmlns="{CSL}"><config><custom-id>A</custom-id></config></licensing>'
+             f'<licensing xmlns="{CSL}"><config><custom-id>B</custom-id></config></licensing></data>')
+    err = rc_error(rc.request("PATCH", "/restconf/data", body=twice, ctype=XML))
+    assert err["error-tag"] == "bad-element" and err["error-info"]["bad-element"] == "licensing"
     assert clock_now(rc) == now
     assert_unchanged_and_serving(netconf, rc)
 
@@ -203,3 +213,30 @@ def test_64_bit_integers_accept_json_numbers_and_are_written_as_strings(rc):
         offset = rc.get("/restconf/data/slpemu-control:clock").json()["slpemu-control:clock"]["offset-seconds"]
         assert isinstance(offset, str) and int(offset) == 0          # int64: an RFC 7951 string
     assert [b - a for a, b in zip(times, times[1:])] == [864000, 864000]
+
+
+def test_errors_quoting_illegal_characters_are_still_serialisable(netconf, rc):
+    """An unknown member named with U+0001: the error names it escaped, in XML as in JSON."""
+    body = json_body({"cisco-smart-license:config": {"\u0001x": 1}})
+    for accept in (JSON, XML):
+        resp = rc.request("PATCH", CONFIG, body=body, accept=accept)
+        assert resp.status_code == 400, resp.text
+        if accept == XML:
+            root = etree.fromstring(resp.content)
+            ns = {"rc": "urn:ietf:params:xml:ns:yang:ietf-restconf"}
+            assert root.findtext("rc:error/rc:error-tag", namespaces=ns) == "unknown-element"
+            assert root.findtext("rc:error/rc:error-info/rc:bad-element", namespaces=ns) == "\\u0001x"
+        else:
+            assert errors_of(resp)[0]["error-info"]["bad-element"] == "\\u0001x"
+    assert_unchanged_and_serving(netconf, rc)
+
+
+def test_identities_are_written_with_their_prefix_declared(rc):
+    resp = rc.get("/restconf/data/ietf-yang-library:yang-library", accept=XML)
+    assert resp.status_code == 200
+    names = etree.fromstring(resp.content).findall(".//{*}datastore/{*}name")
+    assert len(names) == 2
+    for name in names:
+        prefix, _, identity = name.text.partition(":")
+        assert name.nsmap[prefix] == "urn:ietf:params:xml:ns:yang:ietf-datastores"
+        assert identity in ("running", "operational")
