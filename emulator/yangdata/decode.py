@@ -76,21 +76,24 @@ def _shown(value) -> str:
 def refuse_duplicates(children: list[EditNode]) -> None:
     """bad-element for a leaf or container given twice among siblings (or top-level nodes of one request), or
     two list entries with the same keys."""
+    if len(children) < 2:
+        return
     seen: set = set()
     for c in children:
         node = c.schema
-        if node.keyword == "leaf-list":
+        keyword = node.keyword
+        if keyword == "leaf-list":
             continue
-        if node.keyword == "list":
+        if keyword == "list":
             keys = [c.child(k) for k in node.keys]
-            if not node.keys or any(k is None for k in keys):
+            if not keys or None in keys:
                 continue                    # a missing key is reported by whoever needs the entry's keys
-            ident = (node.qname, tuple(k.value for k in keys))
-            what = f"two {node.name} entries have the same keys ({', '.join(map(str, ident[1]))})"
+            ident = (id(node), tuple(k.value for k in keys))
         else:
-            ident = node.qname
-            what = f"{node.name} is given twice"
+            ident = id(node)
         if ident in seen:
+            what = (f"two {node.name} entries have the same keys ({', '.join(map(str, ident[1]))})"
+                    if keyword == "list" else f"{node.name} is given twice")
             raise YangError("bad-element", what, path=node.path(), error_type="protocol",
                             info={"bad-element": node.name})
         seen.add(ident)

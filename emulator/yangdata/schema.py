@@ -40,7 +40,8 @@ _MAX_FRACTION_DIGITS = 18
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 # pyang's pattern checks share one lxml element between all patterns (XSDPattern._avalue) and its schema
-# loading shares one schema document: both run under this lock.
+# loading shares one schema document: both run under this lock (so do identity look-ups, which may note
+# missing prefixes in pyang's module statements).
 PYANG_LOCK = threading.Lock()
 
 
@@ -103,6 +104,7 @@ class LeafType:
         self.leaf_module = leaf_module
         self.members = [LeafType(t, modules, leaf_module) for t in self.spec.types] if self.base == "union" else []
         self.uses_prefixes = self.base == "identityref" or any(m.uses_prefixes for m in self.members)
+        self._has_patterns = any(isinstance(s, pytypes.PatternTypeSpec) for s in _chain(self.spec))
 
     def __repr__(self) -> str:
         return f"LeafType({self.name!r}, base={self.base!r})"
@@ -133,9 +135,11 @@ class LeafType:
     def from_json(self, raw):
         """The value of an RFC 7951 JSON member (as decode.load_json reads it: numbers other than small
         integers are JsonNumber). int64, uint64 and decimal64 take a string or a number."""
+        base = self.base
         if isinstance(raw, str):
             self._check_characters(raw)
-        base = self.base
+            if base == "string":
+                return self._validated(raw)
         if base == "union":
             return self._first_member(lambda m: m.from_json(raw))
         if base == "empty":
@@ -244,7 +248,10 @@ class LeafType:
 
     def _validated(self, value):
         errors: list = []
-        with PYANG_LOCK:
+        if self._has_patterns:
+            with PYANG_LOCK:
+                ok = self.spec.validate(errors, self.stmt.pos, value, self.stmt.i_module)
+        else:
             ok = self.spec.validate(errors, self.stmt.pos, value, self.stmt.i_module)
         if ok is False or errors:
             raise InvalidValue(self._reason(errors))
