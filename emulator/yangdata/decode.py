@@ -208,12 +208,3 @@ def _json_object(node: SNode, obj) -> EditNode:
         edit.children.extend(decode_json(child, value))
     refuse_duplicates(edit.children)
     return edit
-
-
-def json_top(schema, qname: str):
-    """The top-level node of a qualified member name ("module:name") or YangError."""
-    module, _, name = qname.partition(":")
-    node = schema.top.get(qname) or schema.rpcs.get(qname)
-    if node is None:
-        raise YangError("unknown-element", f"unknown top-level node {qname}", info={"bad-element": name or qname})
-    return node
