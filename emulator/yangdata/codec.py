@@ -13,7 +13,7 @@ import json
 from lxml import etree
 
 from .errors import UnknownDataError
-from .schema import SNode
+from .schema import SNode, xml_safe
 
 
 def leaf_text(node: SNode, value) -> str | None:
@@ -61,7 +61,11 @@ def _element(node: SNode, value, parent_ns: str | None) -> etree._Element:
         if leaf_type.uses_prefixes:
             nsmap = {**(nsmap or {}), **(leaf_type.xml_namespaces(value) or {})}
         el = etree.Element(f"{{{node.namespace}}}{node.name}", nsmap=nsmap)
-        el.text = leaf_type.xml_text(value)
+        text = leaf_type.xml_text(value)
+        try:
+            el.text = text
+        except ValueError:         # lxml refuses what XML 1.0 forbids: a value stored by older code or the CLI
+            el.text = xml_safe(text)
         return el
     el = etree.Element(f"{{{node.namespace}}}{node.name}", nsmap=nsmap)
     for child, child_value in _child_items(node, value):

@@ -306,3 +306,10 @@ def test_content_selection_refuses_keys_the_schema_does_not_know(top):
     for content in ("config", "nonconfig"):
         err = refusal(lambda: select_content(top, {"count": 1, "bogus": 2}, content), "operation-failed")
         assert "bogus" in err.message and err.http_status == 500
+
+
+@pytest.mark.parametrize("char", ILLEGAL, ids=[f"U+{ord(c):04X}" for c in ILLEGAL])
+def test_a_stored_string_xml_cannot_hold_is_written_escaped(top, char):
+    """Input refuses these characters; a value stored before that (or by another channel) still encodes."""
+    root = etree.fromstring(xml_string(to_xml(top, {"text": f"a{char}b"})))
+    assert root.findtext(f"{{{TT}}}text") == f"a\\u{ord(char):04x}b"
