@@ -109,6 +109,36 @@ class LeafType:
     def __repr__(self) -> str:
         return f"LeafType({self.name!r}, base={self.base!r})"
 
+    # ------------------------------------------------------------------ restrictions, for generated documents
+    @cached_property
+    def enums(self) -> dict[str, int]:
+        """An enumeration's names and values, in order."""
+        return dict(self.spec.enums) if isinstance(self.spec, pytypes.EnumTypeSpec) else {}
+
+    @cached_property
+    def ranges(self) -> list[tuple]:
+        """The allowed intervals of a numeric type, min and max resolved (the type's bounds without a range)."""
+        spec = next((s for s in _chain(self.spec) if isinstance(s, pytypes.RangeTypeSpec)), None)
+        if spec is None:
+            bounds = next((s for s in _chain(self.spec) if hasattr(s, "min")), None)
+            return [(bounds.min, bounds.max)] if bounds is not None and self.base != "string" else []
+        return _resolved(spec.ranges, spec)
+
+    @cached_property
+    def lengths(self) -> list[tuple[int, int]]:
+        """The allowed lengths of a string or binary type, min and max resolved ([] without a length)."""
+        spec = next((s for s in _chain(self.spec) if isinstance(s, pytypes.LengthTypeSpec)), None)
+        if spec is None:
+            return []
+        return _resolved(spec.lengths, spec)
+
+    @cached_property
+    def patterns(self) -> list[str]:
+        """The XSD patterns a value must match, every restriction of the typedef chain (invert-match ones are
+        left out: a value must not match those)."""
+        return [p.spec for s in _chain(self.spec) if isinstance(s, pytypes.PatternTypeSpec)
+                for p in s.res if not p.invert_match]
+
     # ------------------------------------------------------------------ input
     def from_text(self, text: str | None, nsmap: dict | None = None):
         """The value of an XML leaf's text; `nsmap` (the element's) resolves identity prefixes, else the
@@ -261,22 +291,18 @@ class LeafType:
         """pyang's TYPE_VALUE reason ("range error for range defined at <file:line>") in the terms of the type."""
         args = errors[0][2] if errors and isinstance(errors[0][2], tuple) else ()
         reason = str(args[2]).split(" for ")[0].strip() if len(args) > 2 else "invalid"
-        specs = list(_chain(self.spec))
         if reason == "range error":
-            ranges = next((s.ranges for s in specs if isinstance(s, pytypes.RangeTypeSpec)), None)
-            bounds = _bounds(ranges) if ranges else f"{specs[-1].min}..{specs[-1].max}"
-            return f"out of range {bounds}"
+            return f"out of range {_bounds(self.ranges)}"
         if reason in ("length error", "lengths error"):
-            lengths = next((s.lengths for s in specs if isinstance(s, pytypes.LengthTypeSpec)), None)
-            return "length out of " + (_bounds(lengths) if lengths else "range")
+            return "length out of " + (_bounds(self.lengths) if self.lengths else "range")
         if reason == "pattern mismatch":
-            patterns = [p for s in specs if isinstance(s, pytypes.PatternTypeSpec) for p in s.res]
+            patterns = [p for s in _chain(self.spec) if isinstance(s, pytypes.PatternTypeSpec) for p in s.res]
             failed = next((p for p in patterns if f"defined at {p.pos}" in str(args[2])), None)
             if failed is None:
                 return "does not match its pattern"
             return f"{'matches' if failed.invert_match else 'does not match'} the pattern '{failed.spec}'"
         if reason == "enum not defined":
-            return "not one of " + ", ".join(name for name, _ in self.spec.enums)
+            return "not one of " + ", ".join(self.enums)
         return reason
 
     # ------------------------------------------------------------------ output
@@ -363,6 +389,14 @@ def _plain_decimal(text: str) -> str:
     return format(number, "f")
 
 
+def _resolved(parts: list[tuple], spec) -> list[tuple]:
+    """pyang's (lo, hi) parts of a range or length, "min"/"max" replaced by the spec's bounds, a single value
+    (lo, None) as (lo, lo)."""
+    def bound(v):
+        return spec.min if v == "min" else spec.max if v == "max" else v
+    return [(bound(lo), bound(lo if hi is None else hi)) for lo, hi in parts]
+
+
 def _chain(spec):
     while spec is not None:
         yield spec
@@ -374,7 +408,7 @@ def _fraction_digits(spec) -> int:
 
 
 def _bounds(parts) -> str:
-    return " | ".join(f"{lo}..{hi}" if hi is not None else str(lo) for lo, hi in parts)
+    return " | ".join(f"{lo}..{hi}" if hi != lo else str(lo) for lo, hi in parts)
 
 
 @dataclass

@@ -313,3 +313,14 @@ def test_a_stored_string_xml_cannot_hold_is_written_escaped(top, char):
     """Input refuses these characters; a value stored before that (or by another channel) still encodes."""
     root = etree.fromstring(xml_string(to_xml(top, {"text": f"a{char}b"})))
     assert root.findtext(f"{{{TT}}}text") == f"a\\u{ord(char):04x}b"
+
+
+def test_restrictions_for_generated_documents(top, schema):
+    t = {name: top.children[name].type for name in top.children if top.children[name].is_leaf}
+    assert t["colour"].enums == {"red": 0, "green": 7}
+    assert t["small"].ranges == [(-5, 5), (10, 10)]
+    assert t["ubig"].ranges == [(1, 2 ** 64 - 1)] and t["count"].ranges == [(0, 2 ** 32 - 1)]
+    assert [(str(a), str(b)) for a, b in t["ratio"].ranges] == [("0", "100")]
+    assert t["name"].lengths == [(1, 16)] and t["text"].lengths == [] and t["text"].ranges == []
+    assert t["name"].patterns == ["[\\i-[:]][\\c-[:]]*"] and t["not-admin"].patterns == []
+    assert t["transport"].base == "identityref" and t["mixed"].members[1].enums == {"unbounded": 0}
