@@ -10,8 +10,8 @@ edits, dispatching RPCs and building errors. Front-ends add only their transport
 from __future__ import annotations
 
 from ..engine import Device
-from .codec import json_member, to_json_value, to_xml
-from .decode import EditNode, decode_json, decode_xml
+from .codec import json_member, to_json_value, to_xml, unknown_keys
+from .decode import EditNode, decode_json, decode_xml, refuse_duplicates
 from .edit import ConfigEditor
 from .errors import YangError
 from .licensing import DeviceData
@@ -40,11 +40,15 @@ def select_content(node: SNode, value, content: str):
 
 def _select_children(node: SNode, value: dict, content: str) -> dict | None:
     out = {}
+    found = 0
     for child in node.children.values():
         if child.name in value:
+            found += 1
             sub = select_content(child, value[child.name], content)
             if sub not in (None, {}, []):
                 out[child.name] = sub
+    if found != len(value):
+        raise unknown_keys(node, value)       # as the encoder would: the data does not follow the schema
     return out or None
 
 
@@ -72,6 +76,7 @@ class DataLayer:
 
     def edit(self, edits: list[EditNode], default_operation: str = "merge", test_only: bool = False,
              owner: str | None = None, privilege: int = 15) -> bool:
+        refuse_duplicates(edits)
         return self.editor.edit(edits, default_operation, test_only, owner=owner, privilege=privilege)
 
     def invoke(self, rpc: SNode, data: dict) -> dict:

@@ -1,9 +1,10 @@
 """Instance data (plain dicts following the schema) to NETCONF XML and RFC 7951 JSON.
 
 Data form: a container is a dict of child name → value, a list is a list of dicts, a leaf-list a list of
-scalars, a leaf a str / int / bool (`empty` leaves: True). Node names are plain; the schema supplies
-modules and namespaces. Keys are emitted first in XML (RFC 7950 §7.8.5); member names are
-module-qualified in JSON where the module changes (RFC 7951 §4)."""
+scalars, a leaf a value as schema.LeafType describes it (str / int / bool / Decimal; `empty` leaves: True);
+a key the schema does not have is an error. Node names are plain; the schema supplies modules and
+namespaces. Keys are emitted first in XML (RFC 7950 §7.8.5); member names are module-qualified in JSON
+where the module changes (RFC 7951 §4); 64-bit integers and decimal64 are JSON strings (RFC 7951 §6.1)."""
 
 from __future__ import annotations
 
@@ -11,32 +12,37 @@ import json
 
 from lxml import etree
 
-from .schema import JSON_STRING_INTS, SNode
+from .errors import UnknownDataError
+from .schema import SNode, xml_safe
 
 
 def leaf_text(node: SNode, value) -> str | None:
-    if value is True and node.type is not None and node.type.base == "empty":
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return node.type.xml_text(value)
 
 
 def leaf_json(node: SNode, value):
-    base = node.type.base if node.type else "string"
-    if base == "empty":
-        return [None]
-    if base in JSON_STRING_INTS or base == "decimal64":
-        return str(value)
-    if base == "union":
-        return value
-    return value
+    return node.type.json_value(value)
 
 
 def _child_items(node: SNode, data: dict):
+    """(child node, value) for the data's keys in instance-data order, None values skipped. A key the schema
+    does not have is an UnknownDataError: data the encoder cannot place is a renderer's bug, not a detail."""
+    found = 0
     for child in node.ordered_children:
-        if child.name in data and data[child.name] is not None:
-            yield child, data[child.name]
+        if child.name in data:
+            found += 1
+            value = data[child.name]
+            if value is not None:
+                yield child, value
+    if found != len(data):
+        raise unknown_keys(node, data)
+
+
+def unknown_keys(node: SNode, data: dict) -> UnknownDataError:
+    """The error for data holding keys `node` has no child for."""
+    unknown = ", ".join(sorted(str(k) for k in data if k not in node.children))
+    return UnknownDataError(f"{node.path()} has no child {unknown}: the data does not follow the schema",
+                            path=node.path())
 
 
 # ---------------------------------------------------------------------------------------------- XML
@@ -49,13 +55,19 @@ def to_xml(node: SNode, value, parent_ns: str | None = None) -> list[etree._Elem
 
 
 def _element(node: SNode, value, parent_ns: str | None) -> etree._Element:
-    if node.namespace != parent_ns:
-        el = etree.Element(f"{{{node.namespace}}}{node.name}", nsmap={None: node.namespace})
-    else:
-        el = etree.Element(f"{{{node.namespace}}}{node.name}")
+    nsmap = {None: node.namespace} if node.namespace != parent_ns else None
     if node.is_leaf:
-        el.text = leaf_text(node, value)
+        leaf_type = node.type
+        if leaf_type.uses_prefixes:
+            nsmap = {**(nsmap or {}), **(leaf_type.xml_namespaces(value) or {})}
+        el = etree.Element(f"{{{node.namespace}}}{node.name}", nsmap=nsmap)
+        text = leaf_type.xml_text(value)
+        try:
+            el.text = text
+        except ValueError:         # lxml refuses what XML 1.0 forbids: a value stored by older code or the CLI
+            el.text = xml_safe(text)
         return el
+    el = etree.Element(f"{{{node.namespace}}}{node.name}", nsmap=nsmap)
     for child, child_value in _child_items(node, value):
         el.extend(to_xml(child, child_value, node.namespace))
     return el

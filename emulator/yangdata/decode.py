@@ -1,27 +1,29 @@
 """Incoming instance data (NETCONF XML, RFC 7951 JSON) checked against the schema and turned into edit
-trees: the nodes a request names, their values (type-checked) and their edit operations."""
+trees: the nodes a request names, their values (typed by the leaf's LeafType) and their edit operations.
+A node given twice where the schema allows one instance (a leaf, a container, list entries with the same
+keys, a JSON member) is a bad-element."""
 
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from .errors import YangError
-from .schema import INT_RANGES, SNode, TypeInfo
+from .schema import JsonNumber, SNode
 
 NC_NS = "urn:ietf:params:xml:ns:netconf:base:1.0"
 NC_OPERATION = f"{{{NC_NS}}}operation"
 OPERATIONS = ("merge", "replace", "create", "delete", "remove")
-_DECIMAL_RE = re.compile(r"^[+-]?\d+$")
+_SMALL_INT_DIGITS = 40          # JSON integers longer than this stay text (int() of 4,300+ digits raises)
 
 
 @dataclass
 class EditNode:
     schema: SNode
     op: str | None = None                  # explicit operation on this node, else inherited
-    value: object = None                   # leaves: the checked value (bool/int/str; empty: True)
+    value: object = None                   # leaves: the checked value (see schema.LeafType)
     children: list["EditNode"] = field(default_factory=list)
 
     def child(self, name: str) -> "EditNode | None":
@@ -53,72 +55,48 @@ class EditNode:
 
 # ---------------------------------------------------------------------------------------------- values
 
-def check_value(node: SNode, text, *, from_json: bool = False):
-    """The typed value of a leaf, or YangError invalid-value."""
+def check_value(node: SNode, text, *, from_json: bool = False, nsmap: dict | None = None):
+    """The typed value of a leaf from its XML text (`nsmap`: the element's namespaces, for identities) or
+    its RFC 7951 JSON value, or YangError invalid-value. Any failure to convert the input (ValueError,
+    ArithmeticError: Python's int() of 4,300+ digits, decimal conversions) is an invalid value too."""
     try:
-        return _check(node.type, text, from_json)
-    except _Invalid as exc:
-        raise YangError("invalid-value", f"invalid value {text!r} for {node.name}: {exc}", path=node.path(),
-                        error_type="protocol" if not from_json else "protocol") from None
-
-
-class _Invalid(ValueError):
-    pass
-
-
-def _check(t: TypeInfo, raw, from_json: bool):
-    base = t.base
-    if base == "union":
-        for member in t.members:
-            try:
-                return _check(member, raw, from_json)
-            except _Invalid:
-                continue
-        raise _Invalid("matches no member type of the union")
-    if base == "empty":
-        if from_json and raw == [None]:
-            return True
-        if not from_json and (raw is None or raw == ""):
-            return True
-        raise _Invalid("an empty leaf takes no value")
-    if base == "boolean":
         if from_json:
-            if isinstance(raw, bool):
-                return raw
-            raise _Invalid("expected true or false")
-        if raw in ("true", "false"):
-            return raw == "true"
-        raise _Invalid("expected true or false")
-    if base in INT_RANGES:
-        if from_json and base not in ("int64", "uint64"):
-            if isinstance(raw, bool) or not isinstance(raw, int):
-                raise _Invalid("expected a number")
-            value = raw
+            return node.type.from_json(text)
+        return node.type.from_text(text, nsmap)
+    except (ValueError, ArithmeticError) as exc:
+        raise YangError("invalid-value", f"invalid value {_shown(text)} for {node.name}: {exc}", path=node.path(),
+                        error_type="protocol") from None
+
+
+def _shown(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:40]}...({len(text)} characters)"
+
+
+def refuse_duplicates(children: list[EditNode]) -> None:
+    """bad-element for a leaf or container given twice among siblings (or top-level nodes of one request), or
+    two list entries with the same keys."""
+    if len(children) < 2:
+        return
+    seen: set = set()
+    for c in children:
+        node = c.schema
+        keyword = node.keyword
+        if keyword == "leaf-list":
+            continue
+        if keyword == "list":
+            keys = [c.child(k) for k in node.keys]
+            if not keys or None in keys:
+                continue                    # a missing key is reported by whoever needs the entry's keys
+            ident = (id(node), tuple(k.value for k in keys))
         else:
-            if not isinstance(raw, str) or not _DECIMAL_RE.match(raw.strip()):
-                raise _Invalid("expected an integer")
-            value = int(raw.strip())
-        lo, hi = INT_RANGES[base]
-        if not lo <= value <= hi:
-            raise _Invalid(f"out of range {lo}..{hi}")
-        if t.ranges and not any(a <= value <= b for a, b in t.ranges):
-            raise _Invalid("out of range " + " | ".join(f"{a}..{b}" for a, b in t.ranges))
-        return value
-    if not isinstance(raw, str):
-        if raw is None and not from_json:
-            raw = ""
-        else:
-            raise _Invalid("expected a string")
-    if base == "enumeration":
-        if raw not in t.enums:
-            raise _Invalid("not one of " + ", ".join(t.enums))
-        return raw
-    if t.lengths and not any(a <= len(raw) <= b for a, b in t.lengths):
-        raise _Invalid("length out of " + " | ".join(f"{a}..{b}" for a, b in t.lengths))
-    for pattern in t.patterns:
-        if not pattern.match(raw):
-            raise _Invalid(f"does not match the pattern of {t.name}")
-    return raw
+            ident = id(node)
+        if ident in seen:
+            what = (f"two {node.name} entries have the same keys ({', '.join(map(str, ident[1]))})"
+                    if keyword == "list" else f"{node.name} is given twice")
+            raise YangError("bad-element", what, path=node.path(), error_type="protocol",
+                            info={"bad-element": node.name})
+        seen.add(ident)
 
 
 # ---------------------------------------------------------------------------------------------- XML
@@ -147,7 +125,7 @@ def decode_xml(node: SNode, el: etree._Element, *, allow_ops: bool = True) -> Ed
         if len(el):
             raise YangError("bad-element", f"{node.name} is a leaf and has no children", path=node.path(),
                             error_type="protocol", info={"bad-element": node.name})
-        edit.value = check_value(node, el.text if el.text is not None else (None if node.type.base == "empty" else ""))
+        edit.value = check_value(node, el.text, nsmap=el.nsmap if node.type.uses_prefixes else None)
         return edit
     if (el.text or "").strip():
         raise YangError("bad-element", f"{node.name} holds child nodes, not text", path=node.path(),
@@ -164,19 +142,48 @@ def decode_xml(node: SNode, el: etree._Element, *, allow_ops: bool = True) -> Ed
             raise YangError("unknown-namespace", f"unknown namespace {ns} for {name}", path=node.path(),
                             error_type="application", info={"bad-element": name, "bad-namespace": ns or ""})
         edit.children.append(decode_xml(child, child_el, allow_ops=allow_ops))
+    refuse_duplicates(edit.children)
     return edit
 
 
 # ---------------------------------------------------------------------------------------------- JSON
 
-def decode_json(node: SNode, value, *, parent_module: str | None = None) -> list[EditNode]:
-    """RFC 7951 JSON for `node` (one EditNode, or one per entry of a list / leaf-list)."""
+def load_json(text: str | bytes):
+    """RFC 7951 JSON text as Python values: a member name given twice in one object is a bad-element, NaN
+    and Infinity are not JSON (ValueError), and numbers other than small integers are JsonNumber, read by
+    the leaf's type (a decimal64 keeps every digit; a 5,000-digit integer is out of range, not a crash)."""
+    return json.loads(text, object_pairs_hook=_json_members, parse_float=JsonNumber, parse_int=_json_int,
+                      parse_constant=_json_constant)
+
+
+def _json_members(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        name = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise YangError("bad-element", f"the member {name!r} is given twice in one JSON object",
+                        error_type="protocol", info={"bad-element": name})
+    return obj
+
+
+def _json_int(text: str):
+    return int(text) if len(text) <= _SMALL_INT_DIGITS else JsonNumber(text)
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def decode_json(node: SNode, value) -> list[EditNode]:
+    """RFC 7951 JSON for `node` (one EditNode, or one per entry of a list / leaf-list), as load_json reads it."""
     if node.keyword in ("list", "leaf-list"):
         if not isinstance(value, list):
             raise YangError("invalid-value", f"{node.name} must be a JSON array", path=node.path())
         if node.keyword == "leaf-list":
             return [EditNode(node, value=check_value(node, v, from_json=True)) for v in value]
-        return [_json_object(node, item) for item in value]
+        entries = [_json_object(node, item) for item in value]
+        refuse_duplicates(entries)
+        return entries
     if node.is_leaf:
         return [EditNode(node, value=check_value(node, value, from_json=True))]
     return [_json_object(node, value)]
@@ -199,13 +206,5 @@ def _json_object(node: SNode, obj) -> EditNode:
             raise YangError("unknown-element", f"{name} must be qualified as {child.qname}", path=node.path(),
                             info={"bad-element": name})
         edit.children.extend(decode_json(child, value))
+    refuse_duplicates(edit.children)
     return edit
-
-
-def json_top(schema, qname: str):
-    """The top-level node of a qualified member name ("module:name") or YangError."""
-    module, _, name = qname.partition(":")
-    node = schema.top.get(qname) or schema.rpcs.get(qname)
-    if node is None:
-        raise YangError("unknown-element", f"unknown top-level node {qname}", info={"bad-element": name or qname})
-    return node

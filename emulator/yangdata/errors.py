@@ -1,7 +1,10 @@
 """Protocol-neutral errors of the YANG data layer: NETCONF turns them into <rpc-error>, RESTCONF into
-RFC 8040 error bodies with the status of RFC 8040 §7."""
+RFC 8040 error bodies with the status of RFC 8040 §7. Their texts quote client input, so characters XML
+1.0 does not allow are escaped (\\uXXXX): an error is always serialisable as XML and as JSON."""
 
 from __future__ import annotations
+
+from .schema import xml_safe
 
 # RFC 8040 §7, table of error-tag → HTTP status.
 HTTP_STATUS = {
@@ -16,13 +19,14 @@ HTTP_STATUS = {
 class YangError(Exception):
     def __init__(self, tag: str, message: str, *, error_type: str = "application", path: str | None = None,
                  app_tag: str | None = None, info: dict | None = None, status: int | None = None):
+        message = xml_safe(message)
         super().__init__(message)
         self.tag = tag
         self.message = message
         self.error_type = error_type
-        self.path = path
+        self.path = xml_safe(path) if path is not None else None
         self.app_tag = app_tag
-        self.info = info or {}
+        self.info = {k: xml_safe(v) if isinstance(v, str) else v for k, v in (info or {}).items()}
         self._status = status
 
     @property
@@ -31,6 +35,13 @@ class YangError(Exception):
 
     def __repr__(self) -> str:
         return f"YangError({self.tag!r}, {self.message!r}, path={self.path!r})"
+
+
+class UnknownDataError(YangError):
+    """Data to encode holds a key its schema node does not have: a renderer and the YANG modules disagree."""
+
+    def __init__(self, message: str, *, path: str | None = None):
+        super().__init__("operation-failed", message, path=path)
 
 
 def from_device_error(exc) -> YangError:

@@ -2,16 +2,26 @@
 (name, module, namespace, keyword, config, keys, type) used to render, parse, filter and check data.
 
 Choices and cases do not appear in instance data, so their children are lifted into the parent; each
-lifted node remembers its choice and case so that an edit can drop the other cases."""
+lifted node remembers its choice and case so that an edit can drop the other cases.
+
+A leaf's type is pyang's resolved type spec (`i_type_spec`: every restriction of the typedef chain, patterns
+checked by lxml's XML Schema regex engine) in a LeafType, which adds what instance data needs on top of it:
+the lexical forms of XML and of RFC 7951 JSON, and identities named by XML prefix or by module name."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import re
 import threading
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+
+from pyang import types as pytypes
+from pyang import util as pyutil
 
 from ..tools.yangpaths import YANG_DIR, ietf_module_dir
 
@@ -19,23 +29,397 @@ from ..tools.yangpaths import YANG_DIR, ietf_module_dir
 IMPLEMENTED = ("cisco-smart-license", "Cisco-IOS-XE-native", "Cisco-IOS-XE-rpc", "slpemu-control", "cisco-ia")
 SUPPORTING = ("cisco-semver", "ietf-yang-types", "ietf-inet-types")
 
-INT_RANGES = {
-    "int8": (-2 ** 7, 2 ** 7 - 1), "int16": (-2 ** 15, 2 ** 15 - 1), "int32": (-2 ** 31, 2 ** 31 - 1),
-    "int64": (-2 ** 63, 2 ** 63 - 1), "uint8": (0, 2 ** 8 - 1), "uint16": (0, 2 ** 16 - 1),
-    "uint32": (0, 2 ** 32 - 1), "uint64": (0, 2 ** 64 - 1),
-}
-JSON_STRING_INTS = ("int64", "uint64")
+INTEGER_TYPES = frozenset(("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"))
+JSON_STRING_NUMBERS = frozenset(("int64", "uint64", "decimal64"))        # RFC 7951 §6.1
+_INTEGER = re.compile(r"([+-]?)0*([0-9]+)")                              # RFC 7950 §9.2.1, decimal only
+_DECIMAL = re.compile(r"([+-]?)0*([0-9]+)(?:\.([0-9]+))?")               # RFC 7950 §9.3.1
+_MAX_INTEGER_DIGITS = 20            # of the widest YANG integer, 2**64 - 1
+_MAX_DECIMAL_DIGITS = 19            # of 2**63 - 1: a decimal64's integer part has fewer
+_MAX_FRACTION_DIGITS = 18
+# XML 1.0 §2.2 Char: what a string may hold to be written as XML (and so as JSON too).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+# pyang's pattern checks share one lxml element between all patterns (XSDPattern._avalue) and its schema
+# loading shares one schema document: both run under this lock (so do identity look-ups, which may note
+# missing prefixes in pyang's module statements).
+PYANG_LOCK = threading.Lock()
 
 
-@dataclass
-class TypeInfo:
-    base: str                                   # built-in YANG type name
-    name: str = ""                              # the typedef name as written (e.g. yang:date-and-time)
-    enums: dict[str, int] = field(default_factory=dict)
-    ranges: list[tuple[int, int]] = field(default_factory=list)
-    lengths: list[tuple[int, int]] = field(default_factory=list)
-    patterns: list[re.Pattern] = field(default_factory=list)
-    members: list["TypeInfo"] = field(default_factory=list)   # union
+class InvalidValue(ValueError):
+    """A value a leaf's type refuses; the message says why."""
+
+
+class JsonNumber:
+    """A JSON number that is not a small integer (a fraction, an exponent, or more digits than any YANG
+    integer has), kept as its text for the leaf's type to read."""
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text if len(self.text) <= 40 else f"{self.text[:20]}...({len(self.text)} characters)"
+
+
+def xml_illegal_character(text: str) -> str | None:
+    """The first character of `text` XML 1.0 does not allow (C0 controls but tab, LF and CR; U+FFFE, U+FFFF;
+    lone surrogates), or None."""
+    m = _NOT_XML_CHAR.search(text)
+    return m.group() if m else None
+
+
+def xml_safe(text: str) -> str:
+    """`text` with every character XML 1.0 does not allow written as \\uXXXX."""
+    return _NOT_XML_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _Modules:
+    """The pyang module statements of one schema by name and by namespace (identityref values name them)."""
+
+    def __init__(self, ctx):
+        mods = [m for m in ctx.modules.values() if m.keyword == "module"]
+        self.by_name = {m.arg: m for m in mods}
+        self.by_namespace = {m.search_one("namespace").arg: m for m in mods}
+
+
+class LeafType:
+    """The type of a leaf or leaf-list: `spec` is pyang's resolved type spec of its type statement; a leafref
+    takes the type of the leaf it refers to (RFC 7951 §6.7; the reference itself is not checked), a union
+    has its `members` in order, an instance-identifier is kept as its string.
+
+    Values: integers int, decimal64 Decimal, boolean bool, empty True, identityref "module:identity" (the
+    RFC 7951 form), bits the names in position order separated by one space, binary canonical base64, the
+    other types str. `from_text` reads the XML lexical form (also URL keys and YANG defaults), `from_json` an
+    RFC 7951 JSON value; both raise InvalidValue. Only input is checked: rendering trusts the engine."""
+
+    def __init__(self, stmt, modules: _Modules, leaf_module: str):
+        self.name = stmt.arg                    # as written (e.g. yang:date-and-time)
+        while isinstance(stmt.i_type_spec, pytypes.PathTypeSpec) and \
+                getattr(stmt.i_type_spec, "i_target_node", None) is not None:
+            stmt = stmt.i_type_spec.i_target_node.search_one("type")
+        self.stmt = stmt
+        self.spec = stmt.i_type_spec
+        self.base = self.spec.name               # the built-in type every restriction derives from
+        self.modules = modules
+        self.leaf_module = leaf_module
+        self.members = [LeafType(t, modules, leaf_module) for t in self.spec.types] if self.base == "union" else []
+        self.uses_prefixes = self.base == "identityref" or any(m.uses_prefixes for m in self.members)
+        self._has_patterns = any(isinstance(s, pytypes.PatternTypeSpec) for s in _chain(self.spec))
+
+    def __repr__(self) -> str:
+        return f"LeafType({self.name!r}, base={self.base!r})"
+
+    # ------------------------------------------------------------------ restrictions, for generated documents
+    @cached_property
+    def enums(self) -> dict[str, int]:
+        """An enumeration's names and values, in order."""
+        return dict(self.spec.enums) if isinstance(self.spec, pytypes.EnumTypeSpec) else {}
+
+    @cached_property
+    def ranges(self) -> list[tuple]:
+        """The allowed intervals of a numeric type, min and max resolved (the type's bounds without a range)."""
+        spec = next((s for s in _chain(self.spec) if isinstance(s, pytypes.RangeTypeSpec)), None)
+        if spec is None:
+            bounds = next((s for s in _chain(self.spec) if hasattr(s, "min")), None)
+            return [(bounds.min, bounds.max)] if bounds is not None and self.base != "string" else []
+        return _resolved(spec.ranges, spec)
+
+    @cached_property
+    def lengths(self) -> list[tuple[int, int]]:
+        """The allowed lengths of a string or binary type, min and max resolved ([] without a length)."""
+        spec = next((s for s in _chain(self.spec) if isinstance(s, pytypes.LengthTypeSpec)), None)
+        if spec is None:
+            return []
+        return _resolved(spec.lengths, spec)
+
+    @cached_property
+    def identities(self) -> list[str]:
+        """An identityref's allowed values in RFC 7951 form ("module:identity"), sorted."""
+        if self.base != "identityref":
+            return []
+        bases = [b.i_identity for b in self.spec.idbases]
+        with PYANG_LOCK:
+            return sorted(f"{name}:{ident.arg}" for name, module in self.modules.by_name.items()
+                          for ident in module.i_identities.values()
+                          if all(pytypes.is_derived_from(ident, base) for base in bases))
+
+    @cached_property
+    def patterns(self) -> list[str]:
+        """The XSD patterns a value must match, every restriction of the typedef chain (invert-match ones are
+        left out: a value must not match those)."""
+        return [p.spec for s in _chain(self.spec) if isinstance(s, pytypes.PatternTypeSpec)
+                for p in s.res if not p.invert_match]
+
+    # ------------------------------------------------------------------ input
+    def from_text(self, text: str | None, nsmap: dict | None = None):
+        """The value of an XML leaf's text; `nsmap` (the element's) resolves identity prefixes, else the
+        prefixes of the module that defines the type (YANG default statements)."""
+        text = text or ""
+        self._check_characters(text)
+        base = self.base
+        if base == "union":
+            return self._first_member(lambda m: m.from_text(text, nsmap))
+        if base == "empty":
+            if text:
+                raise InvalidValue("an empty leaf takes no value")
+            return True
+        if base == "boolean":
+            if text not in ("true", "false"):
+                raise InvalidValue("expected true or false")
+            return text == "true"
+        if base in INTEGER_TYPES:
+            return self._integer(text.strip())
+        if base == "decimal64":
+            return self._decimal(text.strip())
+        return self._string(text, nsmap, json=False)
+
+    def from_json(self, raw):
+        """The value of an RFC 7951 JSON member (as decode.load_json reads it: numbers other than small
+        integers are JsonNumber). int64, uint64 and decimal64 take a string or a number."""
+        base = self.base
+        if isinstance(raw, str):
+            self._check_characters(raw)
+            if base == "string":
+                return self._validated(raw)
+        if base == "union":
+            return self._first_member(lambda m: m.from_json(raw))
+        if base == "empty":
+            if raw != [None]:
+                raise InvalidValue("an empty leaf is [null] in JSON")
+            return True
+        if base == "boolean":
+            if not isinstance(raw, bool):
+                raise InvalidValue("expected true or false")
+            return raw
+        numeric = base in INTEGER_TYPES or base == "decimal64"
+        if numeric and isinstance(raw, str) and base in JSON_STRING_NUMBERS:
+            return self._integer(raw) if base != "decimal64" else self._decimal(raw)
+        if numeric and isinstance(raw, (int, JsonNumber)) and not isinstance(raw, bool):
+            if base == "decimal64":
+                return self._decimal(str(raw) if isinstance(raw, int) else _plain_decimal(raw.text))
+            if isinstance(raw, int):
+                return self._validated(raw)
+            return self._integer(raw.text)
+        if numeric:
+            raise InvalidValue("expected a number" + (" or a string" if base in JSON_STRING_NUMBERS else ""))
+        if not isinstance(raw, str):
+            raise InvalidValue("expected a string")
+        return self._string(raw, None, json=True)
+
+    def _check_characters(self, text: str) -> None:
+        bad = xml_illegal_character(text)
+        if bad is not None:
+            raise InvalidValue(f"U+{ord(bad):04X} is not a character XML 1.0 allows")
+
+    def _first_member(self, parse):
+        for member in self.members:
+            try:
+                return parse(member)
+            except InvalidValue:
+                continue
+        raise InvalidValue("matches no member type of the union")
+
+    def _integer(self, text: str) -> int:
+        # pyang's IntTypeSpec.str_to_val reads YANG statement syntax (0x.. hex, 0.. octal); instance data is
+        # decimal (RFC 7950 §9.2.1), and more digits than uint64 has are out of range before int() sees them
+        m = _INTEGER.fullmatch(text)
+        if m is None:
+            raise InvalidValue("not an integer")
+        sign, digits = m.groups()
+        if len(digits) > _MAX_INTEGER_DIGITS:
+            raise InvalidValue(f"out of range ({len(digits)} digits)")
+        return self._validated(int(sign + digits))
+
+    def _decimal(self, text: str) -> Decimal:
+        m = _DECIMAL.fullmatch(text)
+        if m is None:
+            raise InvalidValue("not a decimal number")
+        sign, whole, fraction = m.groups()
+        if len(whole) > _MAX_DECIMAL_DIGITS:
+            raise InvalidValue(f"out of range ({len(whole)} digits)")
+        if fraction is not None and len(fraction) > _MAX_FRACTION_DIGITS:
+            raise InvalidValue("too many fraction digits")
+        canonical = ("-" if sign == "-" else "") + whole + (f".{fraction}" if fraction is not None else "")
+        value = self._validated(self._str_to_val(canonical))
+        return Decimal(value.value).scaleb(-_fraction_digits(self.spec))
+
+    def _string(self, text: str, nsmap: dict | None, *, json: bool):
+        base = self.base
+        if base == "identityref":
+            return self._identity(text, nsmap, json=json)
+        if base == "bits":
+            names = text.split()
+            if len(set(names)) != len(names):
+                raise InvalidValue("a bit is named twice")
+            self._validated(names)
+            return " ".join(sorted(names, key=self.spec.get_position))
+        if base == "binary":
+            try:
+                data = base64.b64decode("".join(text.split()), validate=True)
+            except (binascii.Error, ValueError):
+                raise InvalidValue("not base64") from None
+            self._validated(data)
+            return base64.b64encode(data).decode("ascii")
+        if base in ("instance-identifier", "leafref"):
+            return text
+        return self._validated(text)
+
+    def _identity(self, text: str, nsmap: dict | None, *, json: bool) -> str:
+        prefix, sep, name = text.rpartition(":")
+        if json:
+            module = self.modules.by_name.get(prefix if sep else self.leaf_module)
+        elif nsmap is not None:
+            module = self.modules.by_namespace.get(nsmap.get(prefix if sep else None))
+        else:
+            with PYANG_LOCK:
+                module = pyutil.prefix_to_module(self.stmt.i_module, prefix, self.stmt.pos, [])
+        if module is None:
+            raise InvalidValue(f"no module {'is named' if json else 'has the prefix'} {prefix!r}"
+                               if sep else "no module in scope")
+        identity = self._str_to_val(name, module)
+        return f"{identity.i_module.i_modulename}:{identity.arg}"
+
+    def _str_to_val(self, text: str, module=None):
+        errors: list = []
+        with PYANG_LOCK:
+            value = self.spec.str_to_val(errors, self.stmt.pos, text, module or self.stmt.i_module)
+        if value is None or errors:
+            raise InvalidValue(self._reason(errors))
+        return value
+
+    def _validated(self, value):
+        errors: list = []
+        if self._has_patterns:
+            with PYANG_LOCK:
+                ok = self.spec.validate(errors, self.stmt.pos, value, self.stmt.i_module)
+        else:
+            ok = self.spec.validate(errors, self.stmt.pos, value, self.stmt.i_module)
+        if ok is False or errors:
+            raise InvalidValue(self._reason(errors))
+        return value
+
+    def _reason(self, errors: list) -> str:
+        """pyang's TYPE_VALUE reason ("range error for range defined at <file:line>") in the terms of the type."""
+        args = errors[0][2] if errors and isinstance(errors[0][2], tuple) else ()
+        reason = str(args[2]).split(" for ")[0].strip() if len(args) > 2 else "invalid"
+        if reason == "range error":
+            return f"out of range {_bounds(self.ranges)}"
+        if reason in ("length error", "lengths error"):
+            return "length out of " + (_bounds(self.lengths) if self.lengths else "range")
+        if reason == "pattern mismatch":
+            patterns = [p for s in _chain(self.spec) if isinstance(s, pytypes.PatternTypeSpec) for p in s.res]
+            failed = next((p for p in patterns if f"defined at {p.pos}" in str(args[2])), None)
+            if failed is None:
+                return "does not match its pattern"
+            return f"{'matches' if failed.invert_match else 'does not match'} the pattern '{failed.spec}'"
+        if reason == "enum not defined":
+            return "not one of " + ", ".join(self.enums)
+        return reason
+
+    # ------------------------------------------------------------------ output
+    def json_value(self, value):
+        """The RFC 7951 JSON form of a value."""
+        base = self.base
+        if base == "empty":
+            return [None]
+        if base in JSON_STRING_NUMBERS:
+            return decimal_text(value) if isinstance(value, Decimal) else str(value)
+        if base == "union":
+            member = self._member_for(value)
+            return member.json_value(value) if member is not None else value
+        return value
+
+    def xml_text(self, value) -> str | None:
+        """The XML text of a value (an identity's prefix: see xml_namespaces)."""
+        if value is True and self.base == "empty":
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, Decimal):
+            return decimal_text(value)
+        if self.uses_prefixes and isinstance(value, str):
+            module, name = self._identity_module(value)
+            if module is not None:
+                return f"{module.i_prefix}:{name}"
+        return str(value)
+
+    def xml_namespaces(self, value) -> dict | None:
+        """{prefix: namespace} an identityref value's XML text needs declared, or None."""
+        if self.uses_prefixes and isinstance(value, str):
+            module, _ = self._identity_module(value)
+            if module is not None:
+                return {module.i_prefix: module.search_one("namespace").arg}
+        return None
+
+    def _identity_module(self, value: str):
+        """(pyang module, identity name) of an identityref value "module:identity", else (None, None)."""
+        leaf_type = self._member_for(value) if self.base == "union" else self
+        if leaf_type is None or leaf_type.base != "identityref":
+            return None, None
+        module, sep, name = value.partition(":")
+        return (self.modules.by_name.get(module), name) if sep else (None, None)
+
+    def _member_for(self, value) -> "LeafType | None":
+        """The first member type (unions unfolded) a value of this Python type belongs to: the one it was
+        read as, since from_text and from_json try the members in the same order."""
+        for member in self.members:
+            if member.base == "union":
+                found = member._member_for(value)
+                if found is not None:
+                    return found
+            elif _holds(member.base, value):
+                return member
+        return None
+
+
+def _holds(base: str, value) -> bool:
+    """Whether a built-in type's values are of the Python type of `value` (see LeafType)."""
+    if isinstance(value, bool):
+        return base == "boolean" or base == "empty" and value
+    if isinstance(value, int):
+        return base in INTEGER_TYPES
+    if isinstance(value, Decimal):
+        return base == "decimal64"
+    return base not in INTEGER_TYPES and base not in ("decimal64", "boolean", "empty")
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical form of a decimal64 value (RFC 7950 §9.3.2): at least one digit on each side of the
+    point, no other leading or trailing zeros."""
+    whole, _, fraction = format(value, "f").partition(".")
+    return f"{whole}.{fraction.rstrip('0') or '0'}"
+
+
+def _plain_decimal(text: str) -> str:
+    """A JSON number's text without an exponent, or InvalidValue when no decimal64 could hold it."""
+    number = Decimal(text)
+    if not number.is_finite() or number and number.adjusted() > _MAX_DECIMAL_DIGITS:
+        raise InvalidValue("out of range")
+    if number.as_tuple().exponent < -_MAX_FRACTION_DIGITS:
+        raise InvalidValue("too many fraction digits")
+    return format(number, "f")
+
+
+def _resolved(parts: list[tuple], spec) -> list[tuple]:
+    """pyang's (lo, hi) parts of a range or length, "min"/"max" replaced by the spec's bounds, a single value
+    (lo, None) as (lo, lo)."""
+    def bound(v):
+        return spec.min if v == "min" else spec.max if v == "max" else v
+    return [(bound(lo), bound(lo if hi is None else hi)) for lo, hi in parts]
+
+
+def _chain(spec):
+    while spec is not None:
+        yield spec
+        spec = getattr(spec, "base", None)
+
+
+def _fraction_digits(spec) -> int:
+    return next(s.fraction_digits for s in _chain(spec) if hasattr(s, "fraction_digits"))
+
+
+def _bounds(parts) -> str:
+    return " | ".join(f"{lo}..{hi}" if hi != lo else str(lo) for lo, hi in parts)
 
 
 @dataclass
@@ -48,7 +432,7 @@ class SNode:
     config: bool = True
     presence: bool = False
     keys: tuple[str, ...] = ()
-    type: TypeInfo | None = None
+    type: LeafType | None = None
     default: str | None = None
     mandatory: bool = False
     choice: tuple[str, str] | None = None      # (choice name, case name) this node was lifted from
@@ -101,10 +485,12 @@ class Schema:
     implemented: tuple[str, ...] = IMPLEMENTED
     supporting: tuple[str, ...] = SUPPORTING
 
-    def __init__(self) -> None:
+    def __init__(self, directories: tuple[Path, ...] = ()) -> None:
+        """`directories`: where to look for modules before yang/ and pyang's IETF modules."""
         import pyang.context
         import pyang.repository
-        repo = pyang.repository.FileRepository(f"{YANG_DIR}:{ietf_module_dir()}", use_env=False)
+        dirs = (*directories, YANG_DIR, ietf_module_dir())
+        repo = pyang.repository.FileRepository(":".join(str(d) for d in dirs), use_env=False)
         ctx = pyang.context.Context(repo)
         ctx.strict = True
         self.modules: dict[str, ModuleInfo] = {}
@@ -112,14 +498,16 @@ class Schema:
         self.rpcs: dict[str, SNode] = {}            # "module:name" → rpc
         self.notifications: dict[str, SNode] = {}
         loaded = []
-        for name in self.implemented + self.supporting:
-            path = _module_path(name)
-            text = path.read_text()
-            mod = ctx.add_module(str(path), text)
-            if mod is None:
-                raise RuntimeError(f"cannot load YANG module {name} from {path}")
-            loaded.append((name, path, mod))
-        ctx.validate()
+        with PYANG_LOCK:
+            for name in self.implemented + self.supporting:
+                path = _module_path(name, dirs)
+                text = path.read_text()
+                mod = ctx.add_module(str(path), text)
+                if mod is None:
+                    raise RuntimeError(f"cannot load YANG module {name} from {path}")
+                loaded.append((name, path, mod))
+            ctx.validate()
+        self._pyang_modules = _Modules(ctx)
         errors = [e for e in ctx.errors if e[1] not in ("UNUSED_IMPORT", "UNUSED_TYPEDEF")
                   and not pyang_is_warning(e[1])]
         if errors:
@@ -161,7 +549,7 @@ class Schema:
             key = stmt.search_one("key")
             node.keys = tuple(key.arg.split()) if key is not None else ()
         if kw in ("leaf", "leaf-list"):
-            node.type = _type_info(stmt.search_one("type"))
+            node.type = LeafType(stmt.search_one("type"), self._pyang_modules, module)
             default = stmt.search_one("default")
             node.default = default.arg if default is not None else None
             mandatory = stmt.search_one("mandatory")
@@ -221,61 +609,12 @@ def _revision(mod) -> str:
     return revs[0] if revs else ""
 
 
-def _module_path(name: str) -> Path:
-    for base in (YANG_DIR, ietf_module_dir()):
+def _module_path(name: str, directories) -> Path:
+    for base in directories:
         found = sorted(base.glob(f"{name}@*.yang")) or sorted(base.glob(f"{name}.yang"))
         if found:
             return found[-1]
-    raise FileNotFoundError(f"YANG module {name} not found in {YANG_DIR} or {ietf_module_dir()}")
-
-
-def _parse_bounds(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
-    out = []
-    for part in text.split("|"):
-        bits = [b.strip() for b in part.split("..")]
-        conv = [lo if b == "min" else hi if b == "max" else int(b) for b in bits]
-        out.append((conv[0], conv[-1]))
-    return out
-
-
-def _type_info(type_stmt) -> TypeInfo:
-    """Resolves a type through its typedef chain, collecting every restriction on the way."""
-    info = TypeInfo(base="string", name=type_stmt.arg)
-    stmt = type_stmt
-    restrictions = []
-    while True:
-        restrictions.append(stmt)
-        typedef = getattr(stmt, "i_typedef", None)
-        if typedef is None:
-            break
-        stmt = typedef.search_one("type")
-    base = stmt.arg.split(":")[-1]
-    info.base = base
-    lo, hi = INT_RANGES.get(base, (0, 2 ** 64))
-    for r in restrictions:
-        rng = r.search_one("range")
-        if rng is not None:
-            info.ranges = _parse_bounds(rng.arg, lo, hi)
-        length = r.search_one("length")
-        if length is not None:
-            info.lengths = _parse_bounds(length.arg, 0, 2 ** 64)
-        for pat in r.search("pattern"):
-            info.patterns.append(re.compile(_xsd_to_python(pat.arg)))
-    if base == "enumeration":
-        value = 0
-        for enum in stmt.search("enum"):
-            v = enum.search_one("value")
-            value = int(v.arg) if v is not None else value
-            info.enums[enum.arg] = value
-            value += 1
-    if base == "union":
-        info.members = [_type_info(t) for t in stmt.search("type")]
-    return info
-
-
-def _xsd_to_python(pattern: str) -> str:
-    """XSD patterns are implicitly anchored; the few XSD-only escapes our modules use map directly."""
-    return "^(?:" + pattern.replace("\\p{N}", "\\d").replace("\\p{L}", "a-zA-Z") + ")$"
+    raise FileNotFoundError(f"YANG module {name} not found in {', '.join(str(d) for d in directories)}")
 
 
 def once(factory):

@@ -36,9 +36,6 @@ NOT_RUN = {
     "./scripts/run-device.sh": "installs and starts a device, which this test does itself with `slpemu serve`",
     "./scripts/run-tests.sh": "runs the test suite this test belongs to",
 }
-ADVANCE_CLOCK_XFAIL = pytest.mark.xfail(
-    strict=False, reason="the decoder takes a uint64 only as a JSON string (RFC 7951); accepting a JSON "
-                         "number too is a colleague's decoder fix on another branch (issue 9)")
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -56,8 +53,7 @@ def runnable() -> list:
     out = []
     for command in readme_commands():
         if command.startswith(RUN):
-            marks = [ADVANCE_CLOCK_XFAIL] if "slpemu-control:advance-clock" in command else []
-            out.append(pytest.param(command, marks=marks, id=command[:60]))
+            out.append(pytest.param(command, id=command[:60]))
     return out
 
 

@@ -49,7 +49,8 @@ def _concrete(doc: dict, path: str, operation: dict) -> str:
             return str(schema["enum"][0])
         if schema.get("type") == "integer":
             return "1"
-        return next(v for v in ("x", "2019-01-04") if re.search(schema.get("pattern", ""), v))
+        patterns = [schema.get("pattern", "")] + [p["pattern"] for p in schema.get("allOf", [])]
+        return next(v for v in ("x", "2019-01-04") if all(re.search(p, v) for p in patterns))
     return re.sub(r"\{([^}]+)\}", value, path)
 
 

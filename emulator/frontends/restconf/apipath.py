@@ -41,10 +41,10 @@ def shown(text: str, limit: int = 40) -> str:
 
 
 def checked(node: SNode, text, path: str | None = None):
-    """check_value, with a value Python cannot convert (an integer past 4,300 digits raises ValueError)
-    refused as invalid-value too."""
+    """check_value of a key in a URL: an identity is named as in JSON, `module:identity` (RFC 8040 §3.5.3),
+    every other type by its text."""
     try:
-        return check_value(node, text)
+        return check_value(node, text, from_json=node.type.uses_prefixes)
     except YangError:
         raise
     except ValueError:

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from ...yangdata import SNode, get_schema
-from ...yangdata.schema import INT_RANGES, JSON_STRING_INTS
+from ...yangdata.schema import INTEGER_TYPES, JSON_STRING_NUMBERS
 from .app import OPENAPI_PATH
 from .library import get_server_schema, module_text, restconf_library
 from .views import ConfigNode, DataRpc, Datastore, Operation, StateNode, data_kind
@@ -39,6 +39,9 @@ def ref(kind: str, name: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- schemas
+
+XML_TEXT = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]*$"
+
 
 def type_schema(t, typedefs: dict | None = None) -> dict:
     """The RFC 7951 JSON value of a YANG type. An enumeration typedef becomes a named schema in
@@ -60,19 +63,20 @@ def type_schema(t, typedefs: dict | None = None) -> dict:
         return {"type": "array", "minItems": 1, "maxItems": 1, "items": {"nullable": True, "enum": [None]}}
     if base == "boolean":
         return {"type": "boolean"}
-    if base in INT_RANGES:
-        lo, hi = INT_RANGES[base]
-        ranges = t.ranges or [(lo, hi)]
-        if base in JSON_STRING_INTS:
+    if base in INTEGER_TYPES:
+        ranges = t.ranges
+        if base in JSON_STRING_NUMBERS:
             text = " | ".join(f"{a}..{b}" for a, b in ranges)
-            return {"type": "string", "pattern": "^-?[0-9]+$" if lo < 0 else "^[0-9]+$",
-                    "description": f"{base} {text}, as a string (RFC 7951 §6.1)"}
+            return {"type": "string", "pattern": "^-?[0-9]+$" if ranges[0][0] < 0 else "^[0-9]+$",
+                    "description": f"{base} {text}, as a string (RFC 7951 §6.1; a JSON number is accepted too)"}
         options = [{"type": "integer", "minimum": a, "maximum": b} for a, b in ranges]
         return options[0] if len(options) == 1 else {"anyOf": options}
     if base == "decimal64":
         return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
     if base == "enumeration":
         return {"type": "string", "enum": list(t.enums)}
+    if base == "identityref":
+        return {"type": "string", "enum": t.identities}
     schema: dict = {"type": "string"}
     if len(t.lengths) == 1:
         a, b = t.lengths[0]
@@ -80,7 +84,8 @@ def type_schema(t, typedefs: dict | None = None) -> dict:
             schema["minLength"] = a
         if b < 2 ** 32:
             schema["maxLength"] = b
-    patterns = [getattr(p, "pattern", p) for p in t.patterns]
+    # XSD patterns match the whole value (anchored here); every string excludes what XML 1.0 cannot hold
+    patterns = [f"^(?:{p})$" for p in t.patterns] + [XML_TEXT]
     if len(patterns) == 1:
         schema["pattern"] = patterns[0]
     elif patterns:

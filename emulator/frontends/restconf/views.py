@@ -15,7 +15,6 @@ costs a dictionary lookup."""
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -31,6 +30,7 @@ from werkzeug.http import http_date, parse_date
 from ...xmlsafe import UnsafeXmlError, parse_xml
 from ...yangdata import (DataLayer, EditNode, SNode, YangError, decode_json, decode_xml, select_content,
                          to_json_value, to_xml)
+from ...yangdata.decode import load_json
 from .apipath import Query, Step, Target, bad_request, find, not_found, parse_query, resolve, split_segments
 from .errors import RestconfError, error, restconf_error_response
 from .library import YANG_LIBRARY_REVISION, get_server_schema, library_data, module_text
@@ -159,7 +159,9 @@ def read_body():
                                   + (" (YANG Patch is not supported)" if "yang-patch" in ctype else "")))
     if fmt == "json":
         try:
-            value = json.loads(data.decode("utf-8"))
+            value = load_json(data.decode("utf-8"))
+        except YangError as exc:
+            raise RestconfError(exc) from None
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise RestconfError(error(400, f"malformed JSON: {exc}", "malformed-message")) from None
         if not isinstance(value, dict):
@@ -422,15 +424,8 @@ def invoke(rc: Restconf, rpc: SNode, data_form: bool) -> Response:
 
 
 def _decode_input_json(input_node: SNode, value: dict) -> dict:
-    # members of the input may be qualified with the RPC's module (RFC 7951 allows it at any level)
-    plain = {}
-    for k, v in value.items():
-        module, sep, name = k.partition(":")
-        if sep and module == input_node.module:
-            k = name
-        plain[k] = v
     with decoding():
-        return decode_json(input_node, plain)[0].to_data()
+        return decode_json(input_node, value)[0].to_data()
 
 
 # ---------------------------------------------------------------------------------------------- data
