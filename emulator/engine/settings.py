@@ -11,6 +11,7 @@ applies the setting's effective default)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, make_dataclass, replace
 from typing import Callable, Optional
 
@@ -24,6 +25,17 @@ DEFAULT_CALLHOME_URL = "https://tools.cisco.com/its/service/oddce/services/DDCES
 SMART_DEFAULT_URL = "https://smartreceiver.cisco.com/licservice/license"
 CSLU_URL_AFTER_DEFAULT = "https://cslu-local:8182/cslu/v1/pi"
 CSLU_DISCOVERY_URL = "http://cslu-local:8182/cslu/v1/pi"
+
+
+# What XML 1.0 cannot hold (C0 controls but tab/LF/CR, U+FFFE/U+FFFF, lone surrogates): a value the device
+# stores must be writable to NETCONF and RESTCONF XML alike, whatever channel it came in by.
+NOT_XML_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def check_text(value: str, what: str) -> str:
+    if NOT_XML_TEXT.search(value):
+        raise DeviceError(f"% Invalid {what}: it holds a character XML cannot carry")
+    return value
 
 
 def _always(profile, release) -> bool:
@@ -88,7 +100,7 @@ class Setting:
             raise DeviceError(f"% Invalid {self.name}: expected {lo}..{hi} characters")
         if self.no_space and any(c.isspace() for c in value):
             raise DeviceError(f"% Invalid {self.name} {value!r}")
-        return value
+        return check_text(value, self.name)
 
     def cli_line(self, value) -> str | None:
         """The running-config line for a stored value (None: no line)."""

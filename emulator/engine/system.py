@@ -9,6 +9,7 @@ from dataclasses import fields, replace
 
 from .context import Context
 from .errors import DeviceError
+from .settings import check_text
 from .state import SystemSettings, User
 
 SYSTEM_SETTINGS = {f.name: f.type for f in fields(SystemSettings)}
@@ -32,7 +33,7 @@ class NotAuthorized(DeviceError):
 def check_name(value, length: tuple[int, int], what: str) -> str:
     if not isinstance(value, str) or not length[0] <= len(value) <= length[1] or any(c.isspace() for c in value):
         raise DeviceError(f"% Invalid {what}")
-    return value
+    return check_text(value, what)
 
 
 class ConfigLock:
@@ -96,6 +97,7 @@ class System:
         else:
             if not isinstance(password, str) or not 1 <= len(password) <= 127:
                 raise DeviceError("% Invalid password")
+            check_text(password, "password")
             if isinstance(privilege, bool) or not isinstance(privilege, int) or not 0 <= privilege <= 15:
                 raise DeviceError("% Invalid privilege level")
             users[name] = User(password, privilege)

@@ -557,3 +557,22 @@ def test_license_boot_level(router):
     assert "License Level: network-essentials\n" in version and "Addon License Level: dna-essentials\n" in version
     assert sorted(u.entitlement.name for u in router.device.usage()) == ["dna-essentials_250M",
                                                                         "network-essentials_250M"]
+
+
+def test_cli_refuses_what_other_channels_refuse(router):
+    """Issue 9: a value with a character XML cannot hold (U+FFFE, U+FFFF) is refused by the engine for the
+    CLI as for NETCONF and RESTCONF, and a 5,000-digit number is `% Invalid input`, not a crash; the
+    session goes on and nothing changed."""
+    sh = router.shell(quiet=True)
+    d = router.device
+    sh.run("configure terminal")
+    for line in ("license smart custom_id bad\ufffevalue", "license smart usage customer-tags tag1 x\uffffy",
+                 "hostname r\ufffe1"):
+        out = sh.run(line)
+        assert out.startswith("% Invalid") and "character XML cannot carry" in out, (line, out)
+    out = sh.run("license smart usage interval " + "9" * 5000)
+    assert out.endswith("% Invalid input detected at '^' marker.\n")
+    sh.run("end")
+    assert (d.config.custom_id, d.config.customer_tag1, d.config.usage_interval, d.hostname) == (
+        None, None, None, "Router")
+    assert "License Usage:" in sh.run("show license summary")

@@ -42,7 +42,9 @@ class Node:
         if self.kind == "kw":
             return self.token.lower().startswith(text.lower())
         if self.kind == "int":
-            return text.isdigit() and self.lo <= int(text) <= self.hi
+            # ASCII digits only, and no longer than the bound (int() of 4,300+ digits raises)
+            return (text.isascii() and text.isdigit() and len(text.lstrip("0")) <= len(str(self.hi))
+                    and self.lo <= int(text) <= self.hi)
         if self.kind == "word":
             return self.check(text) if self.check else True
         return True
