@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ...engine.settings import SMART_DEFAULT_URL
+from ...engine.settings import CUSTOMER_INFO_FIELDS, SMART_DEFAULT_URL
 from ...engine.state import AuthorizationCodes, FlowStats
 from ...engine.timefmt import DAY, show_time
 
@@ -104,8 +104,8 @@ def utility_block(device) -> list[str]:
     if cfg.utility_enabled:
         lines.append(f"  Utility report: Last attempt: {NONE}")
         lines.append("  Customer Information:")
-        for key, label in (("id", "Id"), ("name", "Name"), ("street", "Street"), ("city", "City"),
-                           ("state", "State"), ("country", "Country"), ("postalcode", "Postal Code")):
+        for key in CUSTOMER_INFO_FIELDS:
+            label = "Postal Code" if key == "postalcode" else key.title()
             lines.append(f"    {label}: {getattr(cfg, 'customer_info_' + key) or EMPTY}")
     return lines
 
