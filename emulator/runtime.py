@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from .cssm import Cssm, LibraryOutbound
-from .engine import Clock, Device, Flash
+from .engine import Clock, Device, DeviceError, Flash
 from .engine import artifacts
 from .store import Store
 
@@ -61,6 +62,8 @@ def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | No
             device.set_user(name, password, 15)
     return device
 
+log = logging.getLogger(__name__)
+
 
 class Ticker:
     """Runs due jobs of the given devices every `period` seconds on a daemon thread."""
@@ -82,4 +85,9 @@ class Ticker:
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             for device in self.devices:
-                device.tick()
+                try:
+                    device.tick()
+                except DeviceError:
+                    pass                    # a refused job step has been logged on the device already
+                except Exception:           # one device's bug must not stop every device's clock
+                    log.exception("scheduled jobs of %s failed", device.device_id)

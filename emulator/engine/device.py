@@ -266,17 +266,22 @@ class Device(StateView):
     def tick(self) -> None:
         """Runs whatever fell due by now (the scheduler thread calls this; reads never do). A job that talks
         to the peer is prepared in one operation, sent without the lock, and finished in the next."""
+        previous = None
         while True:
             with self._lock:
                 job = self.ctx.next_job()
                 if job is None or job.at > self.clock.now():
                     return
+            if (job.at, job.order) == previous:
+                return              # the job did not move itself on: leave it to the next tick, never spin
+            previous = (job.at, job.order)
             if job.exchange is None:
                 with self._op():
                     pass
                 continue
-            t = job.at
-            self._exchange(lambda ctx: job.exchange.prepare(t), lambda ctx, out, outcome: job.exchange.finish(out, outcome, t))
+            t = max(job.at, self.clock.now())     # a job that fell due between ticks goes out now
+            self._exchange(lambda ctx, job=job, t=t: job.exchange.prepare(t),
+                           lambda ctx, out, outcome, job=job, t=t: job.exchange.finish(out, outcome, t))
 
     def _exchange(self, prepare: Callable[[Context], Outgoing | None],
                   finish: Callable[[Context, Outgoing, object], object]):

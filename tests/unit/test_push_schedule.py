@@ -90,3 +90,29 @@ def test_a_poll_id_the_peer_does_not_know_is_dropped(connected, tmp_path):
     assert stats.fail == 1 and stats.failure_reason.startswith("Invalid Polling Id")
     assert dev.timers().next_ack_push_check is None
     assert {r.state for r in dev.report_list() if r.end} == {"UNACK"}     # sent again with the next push
+
+
+def test_the_scheduler_runs_a_push_in_halves_around_the_exchange(make_device):
+    """Device.tick (the scheduler thread) runs a due push as prepare → exchange without the lock → finish:
+    the push goes out once, a refused exchange is retried 15 minutes later, and tick never spins."""
+    from emulator.engine.comm import CommError
+
+    class Down:
+        calls = 0
+
+        def report_usage(self, url, usage):
+            Down.calls += 1
+            raise CommError("Connection refused")
+
+    dev = make_device()
+    dev.set_usage("network-advantage", 1)
+    dev.attach_outbound(Down())
+    due = dev.timers().next_report_push
+    dev.set_clock(due - 1)
+    dev.clock.jump_to(due + 1)              # time passes without an operation: the scheduler's turn
+    dev.tick()
+    assert Down.calls == 1
+    assert dev.timers().next_report_push == due + 1 + 15 * 60      # retried in 15 minutes (R28)
+    assert texts(dev, "COMM_FAILED")[-1].endswith("Connection refused")
+    dev.tick()
+    assert Down.calls == 1                                          # nothing due: nothing sent
