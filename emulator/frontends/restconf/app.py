@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, request
 from lxml import etree
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import http_date, parse_date
 
@@ -34,9 +35,11 @@ MAX_BODY = 4 * 1024 * 1024
 DRAIN_LIMIT = 16 * 1024 * 1024   # an oversized body up to this is read and dropped so that the client sees the 413
 JSON_TYPE = "application/yang-data+json"
 XML_TYPE = "application/yang-data+xml"
-JSON_TYPES = (JSON_TYPE, "application/json")
-XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
-OFFERED = [JSON_TYPE, XML_TYPE, "application/json", "application/xml", "text/xml"]
+# Besides RFC 8040's types, IOS XE (ConfD) accepts the draft forms and the vnd.yang forms, in Accept and in
+# Content-Type; replies always carry RFC 8040's types.
+JSON_TYPES = (JSON_TYPE, "application/json", "application/yang.data+json", "application/vnd.yang.data+json")
+XML_TYPES = (XML_TYPE, "application/xml", "text/xml", "application/yang.data+xml", "application/vnd.yang.data+xml")
+OFFERED = [JSON_TYPE, XML_TYPE, *JSON_TYPES[1:], *XML_TYPES[1:]]
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 READ_ALLOW = "GET, HEAD, OPTIONS"
 WRITE_ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
@@ -118,7 +121,7 @@ class Restconf:
         accept = request.headers.get("Accept")
         if not accept:
             return "xml" if request.mimetype in XML_TYPES else "json"
-        best = request.accept_mimetypes.best_match(OFFERED)
+        best = _accepted().best_match(OFFERED)
         if best is None:
             raise RestconfError(_error(406, f"cannot reply in any of the media types accepted ({accept}); "
                                             f"offered: {JSON_TYPE}, {XML_TYPE}"))
@@ -693,12 +696,17 @@ def error_document(errors: list[YangError], fmt: str) -> tuple[bytes, str]:
 def _error_format() -> str:
     accept = request.headers.get("Accept", "")
     if accept:
-        best = request.accept_mimetypes.best_match(OFFERED)
+        best = _accepted().best_match(OFFERED)
         if best in XML_TYPES:
             return "xml"
         if best is not None:
             return "json"
     return "xml" if request.mimetype in XML_TYPES else "json"
+
+
+def _accepted() -> MIMEAccept:
+    """The request's Accept without media-type parameters (`; charset=utf-8` must not prevent a match)."""
+    return MIMEAccept([(value.split(";", 1)[0].strip(), q) for value, q in request.accept_mimetypes])
 
 
 def restconf_error_response(error: YangError, headers: dict | None = None) -> Response:
@@ -787,6 +795,12 @@ def create_app(device, *, restconf: bool = True, secure: bool = True, layer: Dat
             return native.error_response(exc.http_status, exc.message, exc.tag)
 
     native.register(app, device)
+
+    @app.after_request
+    def _no_body_no_type(resp: Response) -> Response:
+        if resp.status_code in (204, 304):        # no content: no Content-Type either (IOS XE sends none)
+            resp.headers.pop("Content-Type", None)
+        return resp
 
     @app.route("/openapi.yaml", methods=["GET"])
     def _openapi():
