@@ -8,6 +8,7 @@ from typing import Mapping
 
 from ..profiles import Entitlement, Profile
 from . import artifacts, settings
+from .netconfig import exec_privilege, resolve_url
 from .policy import Policy, cisco_default, group_of, min_positive
 from .release import Release
 from .reports import Report, Summary, summarize
@@ -136,13 +137,21 @@ class StateView:
         return self.st.config.url_callhome or settings.DEFAULT_CALLHOME_URL
 
     def transport_url(self) -> str:
-        """Where online requests go with the current transport."""
+        """Where online requests go with the current transport, its host name mapped through the `ip host`
+        table (in the licensing VRF, else the global one): `ip host cslu-local <ip>` is how the push client
+        finds CSLU without DNS (L1402-1412)."""
         transport = self.transport
         if transport == "cslu":
-            return self.cslu_url or settings.CSLU_DISCOVERY_URL
-        if transport == "smart":
-            return self.smart_url
-        return self.callhome_url
+            url = self.cslu_url or settings.CSLU_DISCOVERY_URL
+        elif transport == "smart":
+            url = self.smart_url
+        else:
+            url = self.callhome_url
+        return resolve_url(self.st.system, url, self.st.config.vrf)
+
+    def exec_privilege(self, level: int) -> int:
+        """The privilege level an EXEC login with a user of `level` gets (`aaa authorization exec`)."""
+        return exec_privilege(self.st.system, level)
 
     @property
     def system(self):

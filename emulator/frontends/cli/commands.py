@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from ...engine import DeviceError, settings
 from ...engine.flash import FlashError
+from . import devcmds
 from . import render as R
 from .parser import Grammar
 
@@ -547,7 +548,8 @@ def a_logging_console(on: bool):
 
 
 def a_config_exit(ctx, a):
-    ctx.session.mode = "config" if ctx.session.mode != "config" else "exec"
+    ctx.session.mode = devcmds.SUBMODE_PARENTS.get(ctx.session.mode, "config") if ctx.session.mode != "config" \
+        else "exec"
 
 
 def a_config_end(ctx, a):
@@ -561,8 +563,15 @@ def running_config(ctx, startup: bool = False) -> str:
     rel = d.release
     lines = ["!", f"version {rel.major}.{rel.minor}",
              "service timestamps debug datetime msec", "service timestamps log datetime msec",
+             *devcmds.head_lines(d),
              "!", f"hostname {d.hostname}", "!", "boot-start-marker", "boot-end-marker", "!", "!",
-             "no aaa new-model", "!"]
+             *devcmds.vrf_lines(d), *devcmds.aaa_lines(d), "!"]
+    ip = devcmds.ip_lines(d)
+    if ip:
+        lines += ip + ["!"]
+    pki = devcmds.pki_lines(d)
+    if pki:
+        lines += pki
     if d.profile.virtual:
         lines.append(f"license udi pid {d.pid} sn {d.sn}")
     level, addon = d.boot_level()
@@ -572,17 +581,26 @@ def running_config(ctx, startup: bool = False) -> str:
     for name, user in sorted(d.users.items()):
         lines.append(f"username {name} privilege {user.privilege} password 0 {user.password}")
     lines.append("!")
+    lines += devcmds.interface_lines(d)
     lines.append("ip http server" if sysc.ip_http_server else "no ip http server")
     if sysc.ip_http_authentication_local:
         lines.append("ip http authentication local")
     lines.append("ip http secure-server" if sysc.ip_http_secure_server else "no ip http secure-server")
     if sysc.ip_http_max_connections != 5:
         lines.append(f"ip http max-connections {sysc.ip_http_max_connections}")
+    lines += devcmds.ip_service_lines(d)
     if sysc.ip_scp_server:
         lines.append("ip scp server enable")
     lines.append("!")
+    logging = devcmds.logging_lines(d)
+    if logging:
+        lines += logging + ["!"]
+    lines += devcmds.call_home_lines(d)
     lines += license_lines(d)
-    lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", " login local", " transport input ssh", "!"]
+    lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", *devcmds.vty_lines(d), "!"]
+    ntp = devcmds.ntp_lines(d)
+    if ntp:
+        lines += ntp + ["!"]
     if sysc.netconf_yang:
         lines.append("netconf-yang")
     if sysc.restconf:
@@ -803,6 +821,8 @@ def config_grammar(device) -> Grammar:
     g.add("line console <0-0>:first", a_line)
     g.add("line con <0-0>:first", a_line, hidden=True)
     g.add("service timestamps LINE:rest", a_noop)
+    g.keyword_help = {**KEYWORD_HELP, **devcmds.HELP}
+    devcmds.add_config(g)
     return g
 
 
@@ -815,9 +835,7 @@ def line_grammar() -> Grammar:
     g.add("no exec prompt timestamp", a_exec_timestamp(False))
     g.add("logging synchronous", a_noop)
     g.add("no logging synchronous", a_noop)
-    g.add("login local", a_noop)
-    g.add("transport input ssh", a_noop)
-    g.add("transport input all", a_noop)
+    devcmds.add_line(g)
     g.add("length <0-512>:n", a_terminal_length)
     g.add("width <0-512>:n", a_terminal_width)
     g.add("stopbits <1-2>:n", a_noop)
@@ -827,7 +845,7 @@ def line_grammar() -> Grammar:
     return g
 
 
-MODE_PROMPTS = {"exec": "#", "config": "(config)#", "config-line": "(config-line)#"}
+MODE_PROMPTS = {"exec": "#", "config": "(config)#", "config-line": "(config-line)#", **devcmds.SUBMODE_PROMPTS}
 
 
 def error_text(exc: Exception) -> str:
