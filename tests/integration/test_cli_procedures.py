@@ -291,8 +291,6 @@ def test_ip_host_cslu_local_resolves_for_the_push_client(router):
             return call
     rec = Recorder()
     dev.attach_outbound(rec)
-    dev.set_usage(dev.profile.entitlements[0].name if hasattr(dev.profile, "entitlements") else "", 1) \
-        if False else None
     try:
         dev.sync()
     except Exception:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from ...engine import DeviceError, settings
 from ...engine.flash import FlashError
-from . import devcmds
+from . import devcmds, netcopy
 from . import render as R
 from .parser import Grammar
 
@@ -33,6 +33,8 @@ KEYWORD_HELP = {
     "copy": "Copy from one file to another",
     "dir": "List files on a filesystem",
     "more": "Display the contents of a file",
+    "verify": "Verify a file",
+    "/md5": "MD5 signature",
     "delete": "Delete a file",
     "reload": "Halt and perform a cold restart",
     "do": "To run exec commands in config mode",
@@ -272,14 +274,29 @@ def a_write(ctx, a):
     return "Building configuration...\n[OK]\n"
 
 
+def _names(text: str, forms: tuple, keyword: str) -> bool:
+    """`text` is one of `forms` or an abbreviation of `keyword` (`copy run start`)."""
+    return text in forms or (len(text) >= 3 and keyword.startswith(text))
+
+
+RUNNING = ("running-config", "system:running-config", "system:/running-config")
+STARTUP = ("startup-config", "nvram:startup-config", "nvram:/startup-config", "nvram:")
+
+
 def a_copy(ctx, a):
     src, dst = a["src"], a["dst"]
     lsrc, ldst = src.lower(), dst.lower()
-    if lsrc in ("running-config", "system:running-config") and ldst in ("startup-config", "nvram:startup-config"):
+    if _names(lsrc, RUNNING, "running-config") and _names(ldst, STARTUP, "startup-config"):
+        # `copy run start`, `copy system:running-config nvram:startup-config`; the prompt stays (L8131)
         answer = ctx.ask("Destination filename [startup-config]? ", default="")
         if answer not in ("", "startup-config"):
             raise CliError("%Error opening nvram:" + answer + " (Permission denied)")
         return a_write(ctx, a)
+    if netcopy.is_remote(src) or netcopy.is_remote(dst):
+        try:
+            return netcopy.copy(ctx, src, dst, running_config)
+        except netcopy.CopyError as exc:
+            raise CliError(str(exc)) from None
     if lsrc in ("running-config", "startup-config") or ldst in ("running-config", "startup-config"):
         raise CliError("%Error: copying between configurations and files is not supported by this device")
     flash = ctx.device.flash
@@ -299,9 +316,17 @@ def a_copy(ctx, a):
     return f"{len(data)} bytes copied in 0.001 secs ({len(data) * 1000} bytes/sec)\n"
 
 
+DIR_CAPACITY = 7897796608
+
+
 def a_dir(ctx, a):
-    fs = a.get("fs", "bootflash:").rstrip(":").lower()
-    fs = {"flash": "bootflash"}.get(fs, fs)
+    fs, _, name = a.get("fs", "bootflash:").partition(":")
+    fs = {"flash": "bootflash"}.get(fs.lower(), fs.lower())
+    if name.strip("/"):                                      # `dir bootflash:/<file>` (netmiko)
+        try:
+            return netcopy.dir_file(ctx.device.flash, fs, name.strip("/"), DIR_CAPACITY)
+        except netcopy.CopyError as exc:
+            raise CliError(str(exc)) from None
     try:
         files = ctx.device.flash.listdir(fs)
     except Exception:
@@ -314,9 +339,16 @@ def a_dir(ctx, a):
         total += size
     if not files:
         lines.append("No files in directory")
-    capacity = 7897796608
+    capacity = DIR_CAPACITY
     lines += ["", f"{capacity} bytes total ({capacity - total} bytes free)"]
     return "\n".join(lines) + "\n"
+
+
+def a_verify_md5(ctx, a):
+    try:
+        return netcopy.verify_md5(ctx.device.flash, a["path"], a.get("md5"))
+    except netcopy.CopyError as exc:
+        raise CliError(str(exc)) from None
 
 
 def a_more(ctx, a):
@@ -700,6 +732,8 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("dir", a_dir)
     g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:)"})
     g.add("more WORD:path", a_more, {"path": "File to display"})
+    g.add("verify /md5 WORD:path", a_verify_md5, {"path": "File to verify"})
+    g.add("verify /md5 WORD:path WORD:md5", a_verify_md5, {"path": "File to verify", "md5": "MD5 signature"})
     g.add("delete WORD:path", a_delete, {"path": "File to delete"})
     g.add("delete /force WORD:path", a_delete, {"path": "File to delete"})
     g.add("reload", a_reload)
