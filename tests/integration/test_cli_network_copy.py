@@ -139,7 +139,9 @@ def test_copy_to_tftp_through_ip_host_name(router, tftp_server):
     assert "3 bytes copied" in out and (root / "r.txt").read_bytes() == b"abc"
 
 
-def test_copy_to_a_silent_tftp_server_times_out(router):
+def test_copy_to_a_silent_tftp_server_times_out(router, monkeypatch):
+    from emulator.frontends.cli import netcopy
+    monkeypatch.setattr(netcopy, "TFTP_TIMEOUT", 0.5)
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))                 # bound, never answers
     port = sock.getsockname()[1]

@@ -29,6 +29,7 @@ from ...engine.netconfig import resolve
 SCHEMES = ("tftp", "ftp", "http", "https", "scp", "sftp")
 DEFAULT_PORTS = {"tftp": 69, "ftp": 21, "http": 80, "https": 443, "scp": 22, "sftp": 22}
 TIMEOUT = 10.0
+TFTP_TIMEOUT = 3.0                            # seconds per TFTP packet (tftpy retries a few times)
 BLOCK = 4096                                  # one `!` per block
 
 
@@ -233,13 +234,13 @@ class _Bounded(io.BytesIO):
 def _tftp_get(remote: Remote, address: str) -> bytes:
     import tftpy
     buf = _Bounded()
-    tftpy.TftpClient(address, remote.port).download(remote.path, buf, timeout=3)
+    tftpy.TftpClient(address, remote.port).download(remote.path, buf, timeout=TFTP_TIMEOUT)
     return buf.getvalue()
 
 
 def _tftp_put(remote: Remote, address: str, data: bytes) -> None:
     import tftpy
-    tftpy.TftpClient(address, remote.port).upload(remote.path, io.BytesIO(data), timeout=3)
+    tftpy.TftpClient(address, remote.port).upload(remote.path, io.BytesIO(data), timeout=TFTP_TIMEOUT)
 
 
 def _ftp_session(remote: Remote, address: str) -> ftplib.FTP:
