@@ -51,6 +51,9 @@ class Throughput:
     clamped: bool
 
 
+SLR_FIRST_REPORT_DAYS = 365
+
+
 class StateView:
     """Read-only queries over (state, profile, release, reports)."""
 
@@ -246,10 +249,12 @@ class StateView:
             return None                                   # R12; R16; PLR never reports (R17, R50)
         groups = self.groups_in_use()
         candidates = []
-        if self.legacy_kind():
-            pass                                          # SLR and PAK report only on a change (R17)
+        if self.legacy_kind() == "pak" and rep.last_ack is None:
+            pass                                          # PAK reports only on a change (R17)
         elif rep.last_ack is None:
             first = min_positive(policy.group(g).first.days for g in groups)
+            if not first and self.legacy_kind() == "slr":
+                first = SLR_FIRST_REPORT_DAYS             # an SLR-migrated device: 365 days (L3256, L3447)
             if first:
                 candidates.append(rep.t0 + first * DAY)
         else:

@@ -54,7 +54,7 @@ def check_status(parsed: dict, device) -> None:
         assert p["policy_name"] == pol.name
     else:
         assert p["policy_in_use"] == {"cisco-default": "Merged from multiple sources.",
-                                      "slr": "Specific License Reservation", "pak": "PAK license",
+                                      "slr": "Merged from multiple sources.", "pak": "PAK license",
                                       "plr": "Permanent License Reservation"}[pol.kind]
     for group, key in GENIE_GROUP_KEYS.items():
         gp = pol.group(group)

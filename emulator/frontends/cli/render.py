@@ -29,7 +29,7 @@ POLICY_IN_USE = {
     "cisco-default": "Merged from multiple sources.",
     "product-default": "Product default",
     "plr": "Permanent License Reservation",
-    "slr": "Specific License Reservation",
+    "slr": "Merged from multiple sources.",             # an SLR-migrated device (L3416)
     "pak": "PAK license",
     "controller": "Controller",
 }

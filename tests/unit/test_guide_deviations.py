@@ -1,0 +1,37 @@
+"""Behaviours where the emulator differed from the guide (issue 12): each test names the guide's lines."""
+
+import pytest
+
+from emulator.cssm import Cssm
+from emulator.frontends.cli import render as R
+from tests.conftest import DAY, T0, texts
+
+
+@pytest.fixture
+def cssm(tmp_path):
+    return Cssm(state_path=tmp_path / "cssm.json")
+
+
+def test_L3256_L3447_slr_migrated_first_ack_deadline_is_365_days(make_device):
+    dev = make_device(platform="C1111-8P", release="17.3.2")
+    dev.migrate_legacy("slr", {"hseck9": 1})
+    assert dev.timers().ack_deadline == T0 + 365 * DAY          # L3447: Next ACK deadline a year on
+    dev.reload()
+    assert "A Usage report acknowledgement will be required in 365 days." in texts(dev, "REPORTING_REQUIRED")
+
+
+def test_L3416_slr_migrated_policy_in_use_is_merged_from_multiple_sources(make_device):
+    dev = make_device(platform="C1111-8P", release="17.3.2")
+    dev.migrate_legacy("slr", {"hseck9": 1})
+    assert "  Policy in use: Merged from multiple sources.\n" in R.show_license_status(dev.snapshot())
+
+
+def test_L3995_slr_migrated_after_ack_deadline_is_last_ack_plus_frequency(make_device, cssm):
+    dev = make_device(platform="C1111-8P", release="17.3.2")
+    dev.migrate_legacy("slr", {"hseck9": 1})
+    dev.advance_clock(DAY)
+    dev.save_usage("all", "bootflash:u.txt")
+    dev.import_data(cssm.process_usage(dev.flash.read("bootflash:u.txt"), now=dev.now(), policy="SLE Policy"))
+    tm = dev.timers()
+    assert tm.last_ack == T0 + DAY
+    assert tm.ack_deadline == T0 + DAY + 30 * DAY                 # the export group's 30-day frequency
