@@ -182,6 +182,21 @@ class StateView:
             out.append(UsageRecord(ent, rec.count, rec.since, status, export))
         return out
 
+    def shown_usage(self) -> list[UsageRecord]:
+        """The licences `show license summary|usage|all` list: those in use, and those an installed SLAC
+        still authorizes with count 0."""
+        out = self.usage()
+        # A SLAC stays installed when its licence is no longer configured: the licence is listed with count 0,
+        # NOT IN USE (`no license feature hseck9` + reload, L8673, L8690-8703).
+        auth = self.st.authorizations.get(self.udi)
+        if auth is not None and auth.kind == "slac":
+            for ent in self.profile.entitlements:
+                if ent.tag in auth.entitlements and ent.name not in self.st.usage \
+                        and ent.enforcement in ("export", "enforced"):
+                    export = "RESTRICTED - ALLOWED" if ent.enforcement == "export" else "NOT RESTRICTED"
+                    out.append(UsageRecord(ent, 0, auth.installed_at, "NOT IN USE", export))
+        return out
+
     def status_of(self, ent: Entitlement) -> tuple[str, str]:
         if ent.enforcement in ("export", "enforced"):
             if self.authorized(ent):

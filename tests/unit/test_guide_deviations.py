@@ -35,3 +35,25 @@ def test_L3995_slr_migrated_after_ack_deadline_is_last_ack_plus_frequency(make_d
     tm = dev.timers()
     assert tm.last_ack == T0 + DAY
     assert tm.ack_deadline == T0 + DAY + 30 * DAY                 # the export group's 30-day frequency
+
+
+def test_L8673_L8690_no_license_feature_hseck9_and_reload_leaves_hseck9_not_in_use(make_device, cssm):
+    from emulator.cssm import LibraryOutbound
+    dev = make_device(platform="ISR4331/K9", release="17.3.2")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.apply_config({"url_cslu": "http://192.168.0.1:8182/cslu/v1/pi"})
+    dev.authorization_request("add", "hseck9")
+    dev.sync()
+    dev.set_feature_hseck9(True)
+    dev.write_memory()
+    dev.reload()
+    summary = R.show_license_summary(dev.snapshot())
+    [line] = [ln for ln in summary.split("\n") if "(ISR_4331_Hsec)" in ln]
+    assert line.split() == ["hseck9", "(ISR_4331_Hsec)", "1", "IN", "USE"]
+    dev.set_feature_hseck9(False)
+    dev.write_memory()
+    dev.reload()
+    summary = R.show_license_summary(dev.snapshot())
+    [line] = [ln for ln in summary.split("\n") if "(ISR_4331_Hsec)" in ln]
+    assert line.split() == ["hseck9", "(ISR_4331_Hsec)", "0", "NOT", "IN", "USE"]
+    assert "hseck9" not in [r.entitlement.name for r in dev.usage()]      # the engine's usage is unchanged

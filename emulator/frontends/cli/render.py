@@ -312,7 +312,7 @@ def usage_entry(device, rec) -> list[str]:
 
 
 def sorted_usage(device):
-    return sorted(device.usage(), key=lambda r: (r.since, r.entitlement.name))
+    return sorted(device.shown_usage(), key=lambda r: (r.since, r.entitlement.name))
 
 
 def product_info(device) -> list[str]:
