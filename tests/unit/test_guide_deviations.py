@@ -57,3 +57,19 @@ def test_L8673_L8690_no_license_feature_hseck9_and_reload_leaves_hseck9_not_in_u
     [line] = [ln for ln in summary.split("\n") if "(ISR_4331_Hsec)" in ln]
     assert line.split() == ["hseck9", "(ISR_4331_Hsec)", "0", "NOT", "IN", "USE"]
     assert "hseck9" not in [r.entitlement.name for r in dev.usage()]      # the engine's usage is unchanged
+
+
+def test_L2733_L12438_throughput_level_boost_puts_booster_performance_in_use(make_device):
+    dev = make_device(platform="ISR4331/K9", release="17.3.2")
+    dev.set_throughput("boost")
+    assert [(r.entitlement.name, r.count, r.status) for r in dev.usage()] == [("booster_performance", 1, "IN USE")]
+    summary = R.show_license_summary(dev.snapshot())
+    [line] = [ln for ln in summary.split("\n") if "(ISR_4331_BOOST)" in ln]
+    assert line.split() == ["booster_performance", "(ISR_4331_BOOST)", "1", "IN", "USE"]
+    dev.set_throughput("300000")                    # another level: its own licence instead
+    assert [r.entitlement.name for r in dev.usage()] == ["throughput"]
+    dev.set_throughput("100000")                    # the base level has no licence
+    assert dev.usage() == []
+    dev.set_throughput("boost")
+    dev.set_throughput(None)                        # `no platform hardware throughput level`
+    assert dev.usage() == []
