@@ -73,3 +73,34 @@ def test_L2733_L12438_throughput_level_boost_puts_booster_performance_in_use(mak
     dev.set_throughput("boost")
     dev.set_throughput(None)                        # `no platform hardware throughput level`
     assert dev.usage() == []
+
+
+def test_L11693_L11800_event_log_names_and_fields(make_device, cssm):
+    from emulator.cssm import LibraryOutbound
+    from emulator.engine.artifacts import long_udi  # noqa: F401
+    dev = make_device(platform="C8000V", release="17.10.1a")
+    lines = [e.line() for e in dev.events()]
+    assert any(ln.endswith(' SAEVT_EXPORT_FLAG exportAllowed="False"') for ln in lines)        # L11733
+    dev.apply_config({"reservation": True})
+    request = dev.reservation_request()
+    [request_code] = request.codes.values()
+    dev.reservation_install(Cssm.plr_authorization(request_code))
+    hsec = dev.profile.hseck9_entitlement(dev.release.key)
+    lines = [e.line() for e in dev.events()]
+    tail = [ln.split(" UTC ", 1)[1] for ln in lines[-4:]]
+    assert tail == [f'SAEVT_RESERVE_INSTALL_START udi="{dev.udi}"',
+                    f'SAEVT_TAG_EXPORT exportAllowed="False" count="0" entitlementTag="{hsec.full_tag}"',
+                    f'SAEVT_TAG_EXPORT exportAllowed="True" count="0" entitlementTag="{hsec.full_tag}"',
+                    "SAEVT_STATE_RESERVE_AUTHORIZED"]                                   # L11782-11798
+    dev.reservation_return()
+    assert [e.line() for e in dev.events()][-1].endswith(f'SAEVT_RESERVE_RETURN_START udi="{dev.udi}"')  # L11799
+    # a SLAC: one TAG_AUTHORIZED per licence, count and entitlementTag (L11746)
+    other = make_device(device_id="slac", platform="ISR4331/K9", release="17.3.2")
+    other.attach_outbound(LibraryOutbound(cssm, other.now))
+    other.apply_config({"url_cslu": "http://192.168.0.1:8182/cslu/v1/pi"})
+    other.authorization_request("add", "hseck9")
+    other.sync()
+    [lic] = other.authorizations()[other.udi].entitlements.values()
+    tag = lic.full_tag
+    assert "ISR_4331_Hsec" in tag
+    assert any(e.line().endswith(f'SAEVT_TAG_AUTHORIZED count="1" entitlementTag="{tag}"') for e in other.events())
