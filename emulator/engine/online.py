@@ -153,6 +153,7 @@ class Comms:
         ctx.reporting.mark_reported(chosen, transaction_id=str(secrets.randbelow(10 ** 18)))
         ctx.update("reporting", last_push=now, trigger=None)
         if answer.startswith(OK_POLL):
+            self._flow("Usage Reporting", last_response=OK_POLL)     # `Last Response: OK_POLL on …` (L12780)
             ctx.update("reporting", poll_id=answer[len(OK_POLL) + 1:].strip(),
                        next_ack_check=now + (0.0 if poll_now else FIRST_POLL_DELAY))
             if poll_now:

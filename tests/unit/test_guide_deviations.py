@@ -104,3 +104,26 @@ def test_L11693_L11800_event_log_names_and_fields(make_device, cssm):
     tag = lic.full_tag
     assert "ISR_4331_Hsec" in tag
     assert any(e.line().endswith(f'SAEVT_TAG_AUTHORIZED count="1" entitlementTag="{tag}"') for e in other.events())
+
+
+def test_L12780_usage_reporting_last_response_ok_poll_and_L12585_license_conversion(make_device, cssm):
+    from emulator.cssm import LibraryOutbound
+    dev = make_device(platform="C8300-1N1S-4T2X", release="17.7.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.apply_config({"url_cslu": "http://192.168.0.1:8182/cslu/v1/pi"})
+    dev.set_usage("network-advantage", 1)
+    dev.sync()
+    tech = R.show_license_tech_support(dev.snapshot())
+    usage = tech[tech.index("Usage Reporting:\n  Attempts:"):]
+    assert usage.split("\n")[2] == "  Last Response: OK_POLL on Jan 01 00:00:00 2024 UTC"
+    assert "License Conversion:\n  Automatic Conversion Enabled: True\n  Status: Not started\n" in tech
+
+
+def test_L12221_last_report_pull_is_set_by_a_pull(make_device):
+    dev = make_device()
+    dev.set_usage("network-advantage", 1)
+    assert dev.timers().last_report_pull is None
+    dev.advance_clock(DAY)
+    dev.collect_reports()
+    assert dev.timers().last_report_pull == T0 + DAY
+    assert "  Last report pull: Jan 02 00:00:00 2024 UTC\n" in R.show_license_status(dev.snapshot())

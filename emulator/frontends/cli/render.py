@@ -60,7 +60,7 @@ class Fmt:
         self.derived_licenses = not r.at_least("17.5.1")    # 17.3/17.4 authorization view
         self.telemetry = r.at_least("17.9.1")               # tech: Telemetry Reporting statistics
         self.tech_ip_mode = r.at_least("17.12.1")           # tech: IP Mode, Trust Point
-        self.tech_conversion = r.at_least("17.10.1")        # tech prints License Conversion (v2 form)
+        self.tech_conversion = r.at_least("17.7.1")         # tech prints License Conversion (L12585, 17.7.1a)
         self.tech_trust_line = r.at_least("17.10.1")        # tech prints Trust Code Installed
         self.trust_per_udi = r.at_least("17.9.1")           # `Trust Code Installed:` + `  Active: PID:…` lines
 
@@ -216,7 +216,9 @@ def usage_reporting_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
             f"  Next ACK push check: {t(tm.next_ack_push_check)}",
             f"  Next report push: {t(tm.next_report_push)}",
             f"  Last report push: {t(tm.last_report_push)}",
-            f"  Last report file write: {t(tm.last_report_file_write)}"]
+            f"  Last report file write: {t(tm.last_report_file_write)}"] + (
+        # a data-model pull (CSLU, SSM On-Prem, a controller) happened (L12221)
+        [f"  Last report pull: {t(tm.last_report_pull)}"] if tm.last_report_pull is not None else [])
 
 
 def trust_lines(device, key: str) -> str:
