@@ -127,3 +127,21 @@ def test_L12221_last_report_pull_is_set_by_a_pull(make_device):
     dev.collect_reports()
     assert dev.timers().last_report_pull == T0 + DAY
     assert "  Last report pull: Jan 02 00:00:00 2024 UTC\n" in R.show_license_status(dev.snapshot())
+
+
+def test_show_license_answers_and_genie_parses_it(make_device):
+    """`show license` without a keyword (was `% Incomplete command.`): the licences in use in the layout
+    genie's ShowLicense parses (L6114-6153)."""
+    from unittest.mock import Mock
+
+    from genie.libs.parser.iosxe.show_license import ShowLicense
+    dev = make_device(platform="ISR4331/K9", release="17.3.2")
+    assert R.show_license(dev.snapshot()) == ""
+    dev.set_usage("appxk9", 1)
+    dev.set_throughput("boost")
+    parsed = ShowLicense(device=Mock()).parse(output=R.show_license(dev.snapshot()))
+    assert parsed == {"licenses": {
+        1: {"feature": "appxk9", "period_left": "Life time", "license_type": "Permanent",
+            "license_state": "Active, In Use", "count": "Non-Counted", "license_priority": "Medium"},
+        2: {"feature": "booster_performance", "period_left": "Life time", "license_type": "Permanent",
+            "license_state": "Active, In Use", "count": "Non-Counted", "license_priority": "Medium"}}}

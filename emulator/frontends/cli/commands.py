@@ -662,6 +662,7 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
     H = {"days": "Number of days"}
     g.add("show version", a_show_version)
     g.add("show clock", a_show_clock)
+    g.add("show license", a_lic(R.show_license))
     g.add("show license status", a_lic(R.show_license_status))
     g.add("show license all", a_lic(R.show_license_all))
     g.add("show license summary", a_lic(R.show_license_summary))

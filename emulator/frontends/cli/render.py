@@ -313,6 +313,24 @@ def usage_entry(device, rec) -> list[str]:
             f"  License type: {ent.license_type_display}"] + reservation
 
 
+def show_license(device) -> str:
+    """`show license` (no keyword): the licences in use, one `Index n Feature:` block each, in the layout IOS
+    keeps from its pre-SLP CSL output (L6114-6153; genie's ShowLicense parses it)."""
+    lines = []
+    for index, rec in enumerate(sorted_usage(device), start=1):
+        if rec.status != "IN USE":
+            continue
+        ent = rec.entitlement
+        lines += [f"Index {index} Feature: {ent.name:<30}",
+                  "        Period left: Life time",
+                  "        License Type: Permanent",
+                  "        License State: Active, In Use",
+                  f"        License Count: {rec.count}/0 (In-use/Violation)" if ent.enforcement != "unenforced"
+                  else "        License Count: Non-Counted",
+                  "        License Priority: Medium"]
+    return _join(lines) if lines else ""
+
+
 def sorted_usage(device):
     return sorted(device.shown_usage(), key=lambda r: (r.since, r.entitlement.name))
 
