@@ -353,3 +353,60 @@ def test_bad_values_are_refused_and_change_nothing(router):
     after = router.device.st.system
     assert after.hosts == before.hosts
     assert [i.address for i in after.interfaces] == [None]
+
+
+def test_ip_http_netconf_yang_and_restconf_commands_turn_the_front_ends_on_and_off(router, tmp_path):
+    """`ip http server|secure-server`, `restconf` and `netconf-yang` typed on the CLI decide what the HTTP
+    listeners and the NETCONF server answer (guide L8014-8016: the native REST CSLU pulls from)."""
+    import paramiko
+    import requests
+    from emulator.frontends.netconf import NetconfService
+    from emulator.frontends.restconf import start_restconf
+    dev = router.device
+    web = start_restconf(dev, host="127.0.0.1", port=0, state_dir=tmp_path / "web", http_port=0)
+    nc = NetconfService(dev, "127.0.0.1", 0, tmp_path / "nc").start()
+    s = requests.Session()
+    s.trust_env, s.verify, s.auth = False, False, ("admin", "admin")
+
+    def status(url, path):
+        return s.get(url + path, timeout=10).status_code
+
+    def netconf_hello() -> bool:
+        t = paramiko.Transport(("127.0.0.1", nc.port))
+        try:
+            t.connect(username="admin", password="admin")
+            ch = t.open_session(timeout=10)
+            try:
+                ch.invoke_subsystem("netconf")
+            except paramiko.SSHException:                    # `no netconf-yang`: the channel is closed
+                return False
+            ch.settimeout(10)
+            data = b""
+            while b"]]>]]>" not in data:
+                chunk = ch.recv(65536)
+                if not chunk:
+                    return False
+                data += chunk
+            return b"<hello" in data
+        finally:
+            t.close()
+    try:
+        sh = router.shell(quiet=True)
+        assert status(web.https.url, "/smartlic-service/list") == 200
+        assert status(web.http.url, "/smartlic-service/list") == 200
+        assert netconf_hello()
+        walk(sh, [(0, "configure terminal"), (0, "no ip http server"), (0, "no ip http secure-server"),
+                  (0, "no restconf"), (0, "no netconf-yang"), (0, "end")])
+        assert status(web.http.url, "/smartlic-service/list") == 503
+        assert status(web.https.url, "/smartlic-service/list") == 503
+        assert not netconf_hello()
+        walk(sh, [(0, "configure terminal"), (8014, "ip http server"), (8016, "ip http secure-server"),
+                  (0, "end")])
+        assert status(web.http.url, "/smartlic-service/list") == 200
+        assert status(web.https.url, "/restconf/data/cisco-smart-license:licensing") == 404   # no restconf
+        walk(sh, [(0, "configure terminal"), (0, "restconf"), (0, "netconf-yang"), (0, "end")])
+        assert status(web.https.url, "/restconf/data/cisco-smart-license:licensing/state/state-info/udi") == 200
+        assert netconf_hello()
+    finally:
+        nc.stop()
+        web.stop()
