@@ -146,6 +146,8 @@ class Comms:
         ctx = self.ctx
         if ctx.transport == "off":
             return
+        if ctx.st.config.utility_enabled and ctx.transport == "smart" and not ctx.has_usable_trust(ctx.udi):
+            return        # utility reporting waits for a trust code from an ID token (UTILITY_TRUST_CODE, L13699)
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
         answer = self.call("Usage Reporting", now, "report_usage",

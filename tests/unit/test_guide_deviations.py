@@ -145,3 +145,49 @@ def test_show_license_answers_and_genie_parses_it(make_device):
             "license_state": "Active, In Use", "count": "Non-Counted", "license_priority": "Medium"},
         2: {"feature": "booster_performance", "period_left": "Life time", "license_type": "Permanent",
             "license_state": "Active, In Use", "count": "Non-Counted", "license_priority": "Medium"}}}
+
+
+def test_L13699_utility_trust_code_needed_means_no_usage_is_sent(make_device, cssm):
+    from emulator.cssm import LibraryOutbound, make_token
+    dev = make_device(platform="C8000V", release="17.9.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.apply_config({"transport": "smart"})
+    dev.set_usage("network-advantage", 1)
+    dev.apply_config({"utility_enabled": True})
+    assert texts(dev, "UTILITY_TRUST_CODE") == [
+        "Trust establishment with an ID TOKEN is required before utility usage reporting can start."]
+    dev.advance_clock(2 * DAY)                   # the scheduled pushes fall due
+    dev.sync()
+    assert dev.snapshot().st.comm.stats["Usage Reporting"].total == 0
+    assert texts(dev, "UTILITY_STARTED") == []
+    assert "  Utility report: Last attempt: <none>\n" in R.show_license_status(dev.snapshot())
+    dev.trust_idtoken(make_token("SA", "VA"))
+    dev.sync()
+    assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
+    assert "  Utility report: Last attempt: Jan 03 00:00:00 2024 UTC\n" in R.show_license_status(dev.snapshot())
+
+
+def test_L13714_L13725_utility_subscription_license_30_days_after_use_without_an_id(make_device, cssm):
+    from emulator.cssm import LibraryOutbound, make_token
+    dev = make_device(platform="C8000V", release="17.9.1a")
+    dev.apply_config({"transport": "smart", "utility_enabled": True})
+    dev.advance_clock(5 * DAY)
+    dev.set_usage("network-advantage", 1)            # in use some time after utility was enabled
+    dev.advance_clock(30 * DAY - 1)
+    assert texts(dev, "UTILITY_SUBSCRIPTION_LICENSE") == []
+    dev.advance_clock(1)
+    assert texts(dev, "UTILITY_SUBSCRIPTION_LICENSE") == [
+        "Utility mode is in use with a license that does not have a subscription id: network-advantage_250M"]
+    dev.advance_clock(60 * DAY)
+    assert len(texts(dev, "UTILITY_SUBSCRIPTION_LICENSE")) == 1          # once per licence
+    # an ACK with the licence's subscription id: no message for a licence configured later either
+    other = make_device(device_id="subs", platform="C8000V", release="17.9.1a")
+    other.attach_outbound(LibraryOutbound(cssm, other.now))
+    other.apply_config({"transport": "smart", "utility_enabled": True})
+    other.trust_idtoken(make_token("SA", "VA"))
+    other.set_usage("network-advantage", 1)
+    other.advance_clock(DAY)
+    other.sync()
+    assert other.subscriptions
+    other.advance_clock(40 * DAY)
+    assert texts(other, "UTILITY_SUBSCRIPTION_LICENSE") == []

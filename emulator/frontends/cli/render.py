@@ -98,11 +98,21 @@ def display(device, ent) -> tuple[str, str]:
 
 
 # ====================================================================== status blocks
+def utility_last_attempt(device) -> float | None:
+    """The last usage report sent (or tried) since utility mode was enabled (L12178)."""
+    state = device.st.utility
+    st = device.st.comm.stats.get("Usage Reporting")
+    if state is None or st is None:
+        return None
+    times = [x for x in (st.last_success, st.last_failure) if x is not None and x >= state.enabled_at]
+    return max(times, default=None)
+
+
 def utility_block(device) -> list[str]:
     cfg = device.config
     lines = ["Utility:", f"  Status: {enabled(cfg.utility_enabled)}"]
     if cfg.utility_enabled:
-        lines.append(f"  Utility report: Last attempt: {NONE}")
+        lines.append(f"  Utility report: Last attempt: {t(utility_last_attempt(device))}")
         lines.append("  Customer Information:")
         for key, label in (("id", "Id"), ("name", "Name"), ("street", "Street"), ("city", "City"),
                            ("state", "State"), ("country", "Country"), ("postalcode", "Postal Code")):
