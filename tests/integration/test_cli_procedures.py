@@ -410,3 +410,82 @@ def test_ip_http_netconf_yang_and_restconf_commands_turn_the_front_ends_on_and_o
     finally:
         nc.stop()
         web.stop()
+
+
+def test_crypto_pki_authenticate_takes_a_pasted_ca_certificate(router):
+    """`crypto pki authenticate SLA-TrustPoint` after `enrollment terminal`: the CA certificate pasted in
+    base64, its fingerprints shown, accepted with yes."""
+    import base64
+    import datetime
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Licensing Root CA")])
+    now = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    b64 = base64.b64encode(der).decode()
+    sh = router.shell(quiet=True)
+    walk(sh, [(0, "configure terminal"), (8291, "crypto pki trustpoint SLA-TrustPoint"),
+              (8292, "enrollment terminal"), (8293, "revocation-check none"), (0, "exit")])
+    sh.send("crypto pki authenticate SLA-TrustPoint\n")
+    sh.read_until(lambda b: 'End with a blank line or the word "quit" on a line by itself' in b)
+    for i in range(0, len(b64), 64):
+        sh.send(b64[i:i + 64] + "\n")
+    sh.send("quit\n")
+    text = sh.read_until(lambda b: b.endswith("% Do you accept this certificate? [yes/no]: ")).replace("\r\n", "\n")
+    md5 = hashlib.md5(der).hexdigest().upper()
+    assert "Fingerprint MD5: " + " ".join(md5[i:i + 8] for i in range(0, 32, 8)) in text
+    out = sh.raw("yes").replace("\r\n", "\n")
+    assert "Trustpoint CA certificate accepted.\n% Certificate successfully imported\n" in out
+    [tp] = router.device.st.system.trustpoints
+    assert tp.ca_subject == "CN=Licensing Root CA" and tp.ca_fingerprint.replace(" ", "") == md5
+    sh.run("end")
+
+
+def test_http_client_proxy_and_interface_name_with_a_space(router):
+    sh = router.shell(quiet=True)
+    walk(sh, [(0, "configure terminal"), (0, "ip http client proxy-server 192.0.2.99 proxy-port 3128"),
+              (10595, "interface GigabitEthernet 0/0/0"), (0, "description uplink to CSLU"),
+              (0, "ip address 192.0.2.10 255.255.255.0"), (0, "shutdown"), (0, "exit"),
+              (5425, "ip http client source-interface gigabitethernet 0/0/2"), (0, "end")])
+    rc = running(sh)
+    assert "ip http client proxy-server 192.0.2.99 proxy-port 3128" in rc.split("\n")
+    assert "ip http client source-interface GigabitEthernet0/0/2" in rc.split("\n")
+    assert section(rc, "interface GigabitEthernet0/0/0") == [
+        "interface GigabitEthernet0/0/0", " description uplink to CSLU", " ip address 192.0.2.10 255.255.255.0",
+        " shutdown"]
+    sh.run("configure terminal")
+    walk(sh, [(0, "no ip http client proxy-server"), (0, "interface GigabitEthernet0/0/0"), (0, "no shutdown"),
+              (0, "no description"), (0, "no ip address"), (0, "end")])
+    rc = running(sh)
+    assert section(rc, "interface GigabitEthernet0/0/0") == ["interface GigabitEthernet0/0/0", " no ip address"]
+    assert not any(ln.startswith("ip http client proxy-server") for ln in rc.split("\n"))
+
+
+def test_L10592_example_for_using_vrf(router):
+    sh = router.shell(quiet=True)
+    walk(sh, [(0, "configure terminal"),
+              (10593, "vrf definition SLP_VRF"), (10594, "address-family ipv4"), (10595, "exit"),
+              (10596, "interface GigabitEthernet 0/0/0"), (10597, "no shutdown"),
+              (10598, "vrf forwarding SLP_VRF"), (10599, "ip address 192.168.0.47 255.255.0.0"), (10600, "exit"),
+              (10601, "ip route vrf SLP_VRF 0.0.0.0 0.0.0.0 192.168.0.1"),
+              (10602, "ip name-server vrf SLP_VRF 173.37.137.85"),
+              (10606, "license smart transport smart"),
+              (10607, "license smart url https://smartreceiver.cisco.com/licservice/license"),
+              (10608, "license smart vrf SLP_VRF"),
+              (10609, "ip http client source-interface GigabitEthernet 0/0/0"), (0, "end")])
+    rc = running(sh)
+    lines = rc.split("\n")
+    assert section(rc, "vrf definition SLP_VRF")[2] == " address-family ipv4"
+    assert section(rc, "interface GigabitEthernet0/0/0") == [
+        "interface GigabitEthernet0/0/0", " vrf forwarding SLP_VRF", " ip address 192.168.0.47 255.255.0.0"]
+    for text in ("ip route vrf SLP_VRF 0.0.0.0 0.0.0.0 192.168.0.1", "ip name-server vrf SLP_VRF 173.37.137.85",
+                 "ip http client source-interface GigabitEthernet0/0/0", "license smart vrf SLP_VRF"):
+        assert text in lines, text
