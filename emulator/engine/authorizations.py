@@ -138,7 +138,11 @@ class Authorizations:
                 reason = "Not enough licenses with authorization for currently configured features"
                 raise DeviceError(f"% Import Data Failed: {reason}", "reservationmismatch",
                                   syslog=messages.authorization_install_failed(key, reason))
-        return key, doc.data
+        # tech support prints the installed code, as one line (L12849)
+        kid = f' keyId="{doc.key_id}"' if doc.key_id else ""
+        code = (f"<{doc.tag}><data><![CDATA[{doc.text}]]></data>"
+                f'<signature{kid} algorithm="ed25519">{doc.signature}</signature></{doc.tag}>')
+        return key, {**doc.data, "code_text": code}
 
     def install(self, key: str, data: dict, now: float) -> None:
         ctx = self.ctx
@@ -147,7 +151,8 @@ class Authorizations:
                                                     int(e.get("count", 1)), e.get("license_type", "PERPETUAL"))
                         for e in data["entitlements"]}
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
-        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account)
+        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account,
+                             code=data.get("code_text"))
         ctx.put(authorizations={**ctx.st.authorizations, key: auth})
         self._set_codes(key, last_confirmation_code=data.get("confirmation_code"))
         ctx.syslog(now, messages.authorization_install_success(key))

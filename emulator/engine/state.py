@@ -110,6 +110,7 @@ class Authorization:
     confirmation_code: Optional[str]
     entitlements: Mapping[str, AuthorizedLicense]      # by entitlement tag
     account: Mapping[str, str] = field(default_factory=dict)
+    code: Optional[str] = None                         # the SLAC as installed (tech support prints it)
 
 
 @dataclass(frozen=True)

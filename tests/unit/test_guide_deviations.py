@@ -191,3 +191,19 @@ def test_L13714_L13725_utility_subscription_license_30_days_after_use_without_an
     assert other.subscriptions
     other.advance_clock(40 * DAY)
     assert texts(other, "UTILITY_SUBSCRIPTION_LICENSE") == []
+
+
+def test_L12849_tech_support_prints_the_slac_under_reservation_authorization_code(make_device, cssm):
+    from emulator.cssm import LibraryOutbound
+    dev = make_device(platform="C8300-1N1S-4T2X", release="17.7.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.apply_config({"url_cslu": "http://192.168.0.1:8182/cslu/v1/pi"})
+    dev.authorization_request("add", "hseck9")
+    dev.sync()
+    code = dev.authorizations()[dev.udi].code
+    assert code and code.lstrip().startswith("<")
+    tech = R.show_license_tech_support(dev.snapshot())
+    assert "    Reservation status: SMART AUTHORIZATION INSTALLED on Jan 01 00:00:00 2024 UTC\n" in tech
+    assert "    Reservation authorization code:\n" + code.strip() + "\n" in tech
+    again = make_device(platform="C8300-1N1S-4T2X", release="17.7.1a")      # kept across a restart
+    assert again.authorizations()[again.udi].code == code

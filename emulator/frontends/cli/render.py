@@ -521,11 +521,14 @@ def reservation_status_lines(device, tech: bool = False) -> list[str]:
         lines += [f"  {role}: {udi}", f"    Reservation status: {status}"]
         if tech:
             code = device.plr.code if status.startswith("UNIVERSAL") else None
+            if status.startswith("SMART AUTHORIZATION INSTALLED") and auths.get(udi) is not None:
+                code = auths[udi].code and "\n" + auths[udi].code.strip()          # the SLAC XML (L12849)
             lines += [f"    Request code: {m.request_code or NONE}",
                       f"    Last return code: {m.last_return_code or NONE}",
                       f"    Last Confirmation code: "
                       f"{(m.last_confirmation_code if udi in auths else None) or NONE}",
-                      f"    Reservation authorization code: {code or NONE}"]
+                      ("    Reservation authorization code:" + code) if code and code.startswith("\n")
+                      else f"    Reservation authorization code: {code or NONE}"]
     return lines
 
 
