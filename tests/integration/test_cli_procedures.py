@@ -355,6 +355,7 @@ def test_bad_values_are_refused_and_change_nothing(router):
     assert [i.address for i in after.interfaces] == [None]
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_ip_http_netconf_yang_and_restconf_commands_turn_the_front_ends_on_and_off(router, tmp_path):
     """`ip http server|secure-server`, `restconf` and `netconf-yang` typed on the CLI decide what the HTTP
     listeners and the NETCONF server answer (guide L8014-8016: the native REST CSLU pulls from)."""

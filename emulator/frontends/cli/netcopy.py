@@ -19,6 +19,7 @@ import os
 import socket
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import unquote, urlsplit
@@ -266,12 +267,21 @@ def _http_url(remote: Remote, address: str) -> str:
     return f"{remote.scheme}://{address}:{remote.port}/{remote.path}"
 
 
-def _http_get(remote: Remote, address: str) -> bytes:
+def _session():
     import requests
+    s = requests.Session()
+    s.trust_env = False
+    # the device does not check the server's certificate on `copy` (no trustpoint chain is emulated for it)
+    s.verify = False
+    return s
+
+
+def _http_get(remote: Remote, address: str) -> bytes:
+    import urllib3
     auth = (remote.user, remote.password or "") if remote.user else None
-    with requests.Session() as s:
-        s.trust_env = False
-        resp = s.get(_http_url(remote, address), auth=auth, timeout=TIMEOUT, stream=True, verify=False,
+    with warnings.catch_warnings(), _session() as s:
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        resp = s.get(_http_url(remote, address), auth=auth, timeout=TIMEOUT, stream=True,
                      headers={"Host": remote.host})
         if resp.status_code != 200:
             raise OSError(f"HTTP {resp.status_code}" + (" not found" if resp.status_code == 404 else ""))
@@ -282,11 +292,11 @@ def _http_get(remote: Remote, address: str) -> bytes:
 
 
 def _http_put(remote: Remote, address: str, data: bytes) -> None:
-    import requests
+    import urllib3
     auth = (remote.user, remote.password or "") if remote.user else None
-    with requests.Session() as s:
-        s.trust_env = False
-        resp = s.put(_http_url(remote, address), data=data, auth=auth, timeout=TIMEOUT, verify=False,
+    with warnings.catch_warnings(), _session() as s:
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        resp = s.put(_http_url(remote, address), data=data, auth=auth, timeout=TIMEOUT,
                      headers={"Host": remote.host, "Content-Type": "application/octet-stream"})
         if resp.status_code not in (200, 201, 204):
             raise OSError(f"HTTP {resp.status_code}")
