@@ -143,7 +143,11 @@ class Authorizations:
                 reason = "Not enough licenses with authorization for currently configured features"
                 raise DeviceError(f"% Import Data Failed: {reason}", "reservationmismatch",
                                   syslog=messages.authorization_install_failed(key, reason))
-        return key, doc.data
+        # tech support prints the installed code, as one line (L12849)
+        kid = f' keyId="{doc.key_id}"' if doc.key_id else ""
+        code = (f"<{doc.tag}><data><![CDATA[{doc.text}]]></data>"
+                f'<signature{kid} algorithm="ed25519">{doc.signature}</signature></{doc.tag}>')
+        return key, {**doc.data, "code_text": code}
 
     def install(self, key: str, data: dict, now: float) -> None:
         ctx = self.ctx
@@ -152,15 +156,31 @@ class Authorizations:
                                                     int(e.get("count", 1)), e.get("license_type", "PERPETUAL"))
                         for e in data["entitlements"]}
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
-        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account)
+        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account,
+                             code=data.get("code_text"))
         ctx.put(authorizations={**ctx.st.authorizations, key: auth})
         self._set_codes(key, last_confirmation_code=data.get("confirmation_code"))
         ctx.syslog(now, messages.authorization_install_success(key))
-        ctx.event(now, "TAG_AUTHORIZED", udi=key)
+        for lic in entitlements.values():                 # as the guide's event log prints them (L11746)
+            ctx.event(now, "TAG_AUTHORIZED", count=str(lic.count), entitlementTag=lic.full_tag)
         ctx.record_import(now, "AUTH", "Success")
+        if key == ctx.udi:
+            self._tag_export_events(now)
         if ctx.export_allowed() and not was_allowed:
             ctx.syslog(now, messages.export_controlled(True))
         ctx.platform.throughput_changed(now)
+
+    def _tag_export_events(self, now: float, before: bool | None = None) -> None:
+        """`SAEVT_TAG_EXPORT exportAllowed= count= entitlementTag=` for each export-controlled licence of the
+        platform, before (not allowed) and after (allowed) an authorization arrives (L11794-11797)."""
+        ctx = self.ctx
+        for ent in ctx.profile.entitlements:
+            if ent.enforcement != "export" or not ent.available_in(ctx.release.key):
+                continue
+            if before is False:
+                ctx.event(now, "TAG_EXPORT", exportAllowed="False", count="0", entitlementTag=ent.full_tag)
+            ctx.event(now, "TAG_EXPORT", exportAllowed=str(ctx.authorized(ent)), count="0",
+                      entitlementTag=ent.full_tag)
 
     def return_codes(self, all_members: bool, online: bool, target: str | None,
                      now: float) -> tuple[ReturnResult, list[str]]:
@@ -268,6 +288,7 @@ class Authorizations:
                               "request", "reservationmismatch")
         ctx.event(now, "RESERVE_INSTALL_START", udi=match)
         ctx.put(plr=Plr(now, code, tuple(requests)), reservation_requests={})
+        self._tag_export_events(now, before=False)
         ctx.event(now, "STATE_RESERVE_AUTHORIZED")
         ctx.platform.throughput_changed(now)
 
@@ -276,7 +297,7 @@ class Authorizations:
         self._require_reservation()
         if ctx.st.plr is None:
             raise DeviceError("% No reservation authorization code is installed", "noreservationauthcode")
-        ctx.event(now, "RESERVE_RETURN_START")
+        ctx.event(now, "RESERVE_RETURN_START", udi=ctx.udi)
         codes = {}
         for u in ctx.member_udis(all_members):
             key = udi_key(u)

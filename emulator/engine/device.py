@@ -491,6 +491,8 @@ class Device(StateView):
     def _boot_messages(ctx: Context, now: float) -> None:
         ctx.event(now, "READY")
         ctx.event(now, "ENABLED")
+        if any(e.enforcement == "export" for e in ctx.profile.entitlements):
+            ctx.event(now, "EXPORT_FLAG", exportAllowed=str(ctx.export_allowed()))      # L11733
         ctx.syslog(now, messages.agent_enabled())
         for rec in ctx.usage():
             if rec.entitlement.enforcement == "export":

@@ -149,6 +149,8 @@ class Comms:
         ctx = self.ctx
         if ctx.transport == "off":
             return None
+        if ctx.st.config.utility_enabled and ctx.transport == "smart" and not ctx.has_usable_trust(ctx.udi):
+            return None   # utility reporting waits for a trust code from an ID token (UTILITY_TRUST_CODE, L13699)
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
         return self.prepare("Usage Reporting", now, "report_usage",
@@ -164,6 +166,7 @@ class Comms:
                                     transaction_id=str(secrets.randbelow(10 ** 18)))
         ctx.update("reporting", last_push=now, trigger=None)
         if answer.startswith(OK_POLL):
+            self._flow("Usage Reporting", last_response=OK_POLL)     # `Last Response: OK_POLL on …` (L12780)
             ctx.update("reporting", poll_id=answer[len(OK_POLL) + 1:].strip(),
                        next_ack_check=now + (0.0 if poll_now else FIRST_POLL_DELAY))
             return poll_now

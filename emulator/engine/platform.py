@@ -37,15 +37,31 @@ class PlatformSettings:
         """`platform hardware throughput level MB <kw>` (C8000V) / `... crypto <kw>`; None = the `no` form.
         Returns whether the level asks for a SLAC (R39), which the device requests after this operation."""
         ctx = self.ctx
-        self.check_throughput(keyword)
+        level = self.check_throughput(keyword)
         spec = ctx.profile.throughput
+        before = self.check_throughput(ctx.st.platform.throughput) if ctx.st.platform.throughput else None
         ctx.update("platform", throughput=keyword)
         if spec.level_scope == "total":
             self._follow_throughput_tier(keyword or spec.default_level, now)
+        else:
+            self._follow_level_licence(before, level, now)
         self.throughput_changed(now)
         # the level is kept, clamped, until a SLAC arrives (R4)
         return keyword is not None and keyword in spec.auto_slac_levels and ctx.transport != "off" \
             and not ctx.throughput_authorized()
+
+    def _follow_level_licence(self, before, level, now: float) -> None:
+        """A level with its own licence (ISR `boost` → booster_performance, the performance levels →
+        throughput) puts that licence in use and releases the previous level's (L2733-2742, L12438-12447)."""
+        ctx = self.ctx
+        old = before.entitlement if before is not None else None
+        new = level.entitlement if level is not None else None
+        if old == new:
+            return
+        if old and old in ctx.st.usage:
+            ctx.reporting.set_usage(ctx.profile.entitlement(old), 0, now)
+        if new:
+            ctx.reporting.set_usage(ctx.profile.entitlement(new), 1, now)
 
     def _follow_throughput_tier(self, keyword: str, now: float) -> None:
         """On the C8000V the licence in use is the boot level's variant for the throughput level

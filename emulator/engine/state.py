@@ -13,6 +13,8 @@ from typing import Mapping, Optional
 import cattrs
 
 from .comm import FLOWS
+from .netconfig import (CallHome, DomainName, HostEntry, Interface, LoggingHost, NameServers, NtpServer, Route,
+                        Trustpoint, VrfDefinition)
 from .policy import Policy
 from .settings import LicensingConfig
 
@@ -108,6 +110,7 @@ class Authorization:
     confirmation_code: Optional[str]
     entitlements: Mapping[str, AuthorizedLicense]      # by entitlement tag
     account: Mapping[str, str] = field(default_factory=dict)
+    code: Optional[str] = None                         # the SLAC as installed (tech support prints it)
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,30 @@ class SystemSettings:
     restconf: bool = True
     ip_scp_server: bool = True
     logging_console: bool = True
+    # The IOS configuration around licensing the guide's procedures enter (engine/netconfig.py).
+    service_call_home: bool = False
+    call_home: Optional[CallHome] = None                 # None: no `call-home` section
+    aaa_new_model: bool = False
+    aaa_authentication_login: Optional[str] = None       # method list, e.g. "default local"
+    aaa_authorization_exec: Optional[str] = None
+    ip_routing: bool = True
+    vrfs: tuple[VrfDefinition, ...] = ()
+    name_servers: tuple[NameServers, ...] = ()
+    hosts: tuple[HostEntry, ...] = ()
+    domain_lookup: bool = True
+    domain_lookup_source: Optional[str] = None
+    domain_names: tuple[DomainName, ...] = ()
+    trustpoints: tuple[Trustpoint, ...] = ()
+    interfaces: tuple[Interface, ...] = ()
+    http_client_source: Optional[str] = None
+    http_client_proxy: Optional[tuple[str, int]] = None
+    tftp_source: Optional[str] = None
+    routes: tuple[Route, ...] = ()
+    ssh_version: Optional[int] = None
+    logging_hosts: tuple[LoggingHost, ...] = ()
+    ntp_servers: tuple[NtpServer, ...] = ()
+    vty_login_local: bool = True
+    vty_transport_input: str = "ssh"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import typing
 from dataclasses import fields, replace
 
 from .context import Context
@@ -12,7 +13,51 @@ from .errors import DeviceError
 from .settings import check_text
 from .state import SystemSettings, User
 
-SYSTEM_SETTINGS = {f.name: f.type for f in fields(SystemSettings)}
+SYSTEM_SETTINGS = typing.get_type_hints(SystemSettings)
+_INTERFACE_KEYS = ("domain_lookup_source", "http_client_source", "tftp_source")
+
+
+def _conforms(value, hint) -> bool:
+    """Whether `value` has the type `hint` of a SystemSettings field (records, tuples, Optional, scalars)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", typing.Union)):
+        return any(_conforms(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_conforms(v, a) for v, a in zip(value, args))
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def check_setting(key: str, value) -> None:
+    """Checks one device setting's value in full (type, then each record's own rules)."""
+    if not _conforms(value, SYSTEM_SETTINGS[key]):
+        raise DeviceError(f"% Invalid value for {key}")
+    items = value if isinstance(value, tuple) and value and hasattr(value[0], "check") else (value,)
+    for item in items:
+        if hasattr(item, "check"):
+            item.check()
+    if key in _INTERFACE_KEYS and value is not None:
+        from .netconfig import interface_name
+        if interface_name(value) != value:
+            raise DeviceError(f"% Invalid interface name: {value}")
+    if key == "ip_http_max_connections" and not 1 <= value <= 16:
+        raise DeviceError("% Invalid input: max-connections is 1-16")
+    if key == "ssh_version" and value not in (None, 1, 2):
+        raise DeviceError("% Invalid SSH version")
+    if key == "http_client_proxy" and value is not None:
+        from .netconfig import check_host
+        check_host(value[0], "proxy address")
+        if not 1 <= value[1] <= 65535:
+            raise DeviceError("% Invalid proxy port")
+    if key == "vty_transport_input" and value not in ("ssh", "telnet", "all", "none", "telnet ssh"):
+        raise DeviceError(f"% Invalid transport input {value}")
 
 
 class ConfigLocked(DeviceError):
@@ -82,8 +127,8 @@ class System:
             if key not in SYSTEM_SETTINGS:
                 raise DeviceError(f"% Unknown device setting {key!r}")
             default = getattr(defaults, key)
-            if value is not None and (type(value) is not type(default)):
-                raise DeviceError(f"% Invalid value for {key}")
+            if value is not None:
+                check_setting(key, value)
             values[key] = default if value is None else value
         self.ctx.put(system=replace(self.ctx.st.system, **values))
 

@@ -8,6 +8,7 @@ from typing import Mapping
 
 from ..profiles import Entitlement, Profile
 from . import artifacts, settings
+from .netconfig import exec_privilege, resolve_url
 from .policy import Policy, cisco_default, group_of, min_positive
 from .release import Release
 from .reports import Report, Summary, summarize
@@ -48,6 +49,9 @@ class Throughput:
     configured: str | None
     effective_kbps: int | None        # None: unthrottled
     clamped: bool
+
+
+SLR_FIRST_REPORT_DAYS = 365
 
 
 class StateView:
@@ -136,13 +140,21 @@ class StateView:
         return self.st.config.url_callhome or settings.DEFAULT_CALLHOME_URL
 
     def transport_url(self) -> str:
-        """Where online requests go with the current transport."""
+        """Where online requests go with the current transport, its host name mapped through the `ip host`
+        table (in the licensing VRF, else the global one): `ip host cslu-local <ip>` is how the push client
+        finds CSLU without DNS (L1402-1412)."""
         transport = self.transport
         if transport == "cslu":
-            return self.cslu_url or settings.CSLU_DISCOVERY_URL
-        if transport == "smart":
-            return self.smart_url
-        return self.callhome_url
+            url = self.cslu_url or settings.CSLU_DISCOVERY_URL
+        elif transport == "smart":
+            url = self.smart_url
+        else:
+            url = self.callhome_url
+        return resolve_url(self.st.system, url, self.st.config.vrf)
+
+    def exec_privilege(self, level: int) -> int:
+        """The privilege level an EXEC login with a user of `level` gets (`aaa authorization exec`)."""
+        return exec_privilege(self.st.system, level)
 
     @property
     def system(self):
@@ -168,6 +180,21 @@ class StateView:
             ent = self.profile.entitlement(name)
             status, export = self.status_of(ent)
             out.append(UsageRecord(ent, rec.count, rec.since, status, export))
+        return out
+
+    def shown_usage(self) -> list[UsageRecord]:
+        """The licences `show license summary|usage|all` list: those in use, and those an installed SLAC
+        still authorizes with count 0."""
+        out = self.usage()
+        # A SLAC stays installed when its licence is no longer configured: the licence is listed with count 0,
+        # NOT IN USE (`no license feature hseck9` + reload, L8673, L8690-8703).
+        auth = self.st.authorizations.get(self.udi)
+        if auth is not None and auth.kind == "slac":
+            for ent in self.profile.entitlements:
+                if ent.tag in auth.entitlements and ent.name not in self.st.usage \
+                        and ent.enforcement in ("export", "enforced"):
+                    export = "RESTRICTED - ALLOWED" if ent.enforcement == "export" else "NOT RESTRICTED"
+                    out.append(UsageRecord(ent, 0, auth.installed_at, "NOT IN USE", export))
         return out
 
     def status_of(self, ent: Entitlement) -> tuple[str, str]:
@@ -237,10 +264,12 @@ class StateView:
             return None                                   # R12; R16; PLR never reports (R17, R50)
         groups = self.groups_in_use()
         candidates = []
-        if self.legacy_kind():
-            pass                                          # SLR and PAK report only on a change (R17)
+        if self.legacy_kind() == "pak" and rep.last_ack is None:
+            pass                                          # PAK reports only on a change (R17)
         elif rep.last_ack is None:
             first = min_positive(policy.group(g).first.days for g in groups)
+            if not first and self.legacy_kind() == "slr":
+                first = SLR_FIRST_REPORT_DAYS             # an SLR-migrated device: 365 days (L3256, L3447)
             if first:
                 candidates.append(rep.t0 + first * DAY)
         else:

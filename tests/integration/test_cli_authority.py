@@ -11,7 +11,8 @@ from genie.libs.parser.iosxe.cat9k.c9300.show_platform import ShowLicenseAuthori
 
 from emulator.cssm import Cssm, LibraryOutbound, make_token
 from emulator.engine.timefmt import show_time
-from test_cli_genie import check_all, check_status, check_summary, check_tech, check_usage_blocks, use_licences
+from test_cli_genie import (check_all, check_status, check_summary, check_tech, check_usage_blocks,  # noqa: F401
+                            tech_for_genie, use_licences)
 from test_cli_support import genie, router_factory, router  # noqa: F401
 
 
@@ -55,7 +56,7 @@ def test_slac_request_install_and_return_through_the_cli(router_factory):
     assert "\nAuthorizations:\n  Router US Export Lic. for DNA (DNA_HSEC):\n" in tech_text
     assert "      Authorization type: SMART AUTHORIZATION INSTALLED\n" in tech_text
     with pytest.raises(Exception, match="schema"):
-        genie(SL.ShowLicenseTechSupport, tech_text)
+        genie(SL.ShowLicenseTechSupport, tech_for_genie(tech_text))
     # in use: refused with the engine's reason, nothing changes
     refused = sh.run("license smart authorization return local online")
     assert refused.startswith("% The authorization code is in use")
@@ -95,7 +96,7 @@ def test_trust_idtoken_and_sync_smart_transport(router_factory):
     assert parsed["trust_code_installed"]["active"]["info"] == \
         f"INSTALLED on {show_time(device.trust_codes()[device.udi].installed_at)}"
     check_all(genie(SL.ShowLicenseAll, sh.run("show license all")), device)
-    check_tech(genie(SL.ShowLicenseTechSupport, sh.run("show license tech support")), device)
+    check_tech(genie(SL.ShowLicenseTechSupport, tech_for_genie(sh.run("show license tech support"))), device)
     rum = genie(SL.ShowLicenseRumIdAll, sh.run("show license rum id all"))["smart_license_usage_reports"]
     assert {v["state"] for v in rum.values()} == {r.state for r in device.report_list()}
 
@@ -118,7 +119,7 @@ def test_ha_pair(router_factory):
     check_status(status, device)
     auth = sh.run("show license authorization")
     assert f"  Standby: PID:{device.pid},SN:JAD2331191F\n      Status: NOT INSTALLED" in auth
-    tech = genie(SL.ShowLicenseTechSupport, sh.run("show license tech support"))
+    tech = genie(SL.ShowLicenseTechSupport, tech_for_genie(sh.run("show license tech support")))
     check_tech(tech, device)
 
 

@@ -29,7 +29,7 @@ def test_abbreviations_and_ios_errors(router):
     prompt = "Router#"
     out = sh.run("sh lic foo")
     assert out == " " * (len(prompt) + len("sh lic ")) + "^\n% Invalid input detected at '^' marker.\n"
-    assert sh.run("show license") == "% Incomplete command.\n"
+    assert sh.run("show license tech") == "% Incomplete command.\n"
     assert sh.run("di") == '% Ambiguous command:  "di"\n'
     assert sh.run("show license eventlog 99999999999") .endswith("% Invalid input detected at '^' marker.\n")
     assert sh.run("") == ""

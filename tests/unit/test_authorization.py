@@ -181,7 +181,8 @@ def test_migrated_slr_and_pak(make_device):
     [hsec] = slr.usage()
     assert hsec.export_status == "RESTRICTED - ALLOWED" and hsec.entitlement.tag == "ISR_1100_8P_Hsec"
     assert slr.policy_in_use().kind == "slr"
-    assert slr.timers().ack_deadline is None                       # only a change needs a report (R17)
+    # an SLR-migrated device needs its first ACK within 365 days (L3256, L3447), not 90
+    assert slr.timers().ack_deadline == T0 + 365 * DAY
     assert texts(slr, "RESERVED_INSTALLED") == [
         f"Specific License Reservation Authorization code installed for udi PID:C1111-8P,SN:{slr.sn}"]
     slr.set_usage(other, 1)                                         # a change: perpetual, report on change 90

@@ -67,10 +67,15 @@ def test_utility_mode_rules(make_device, cssm):
                                             "30 days. An Acknowledgement is required every 30 days."]
     assert texts(dev, "UTILITY_SUBSCRIPTION_LICENSE") == [
         "Utility mode is in use with a license that does not have a subscription id: network-advantage_250M"]
-    # an ACK with subscription ids starts utility reporting
+    # no usage goes out until trust is established with an ID token (L13699); then an ACK with
+    # subscription ids starts utility reporting
     dev.attach_outbound(LibraryOutbound(cssm, dev.now))
-    dev.sync()        # the overdue scheduled push goes out first; its ACK brings a trust code and subscriptions
-    assert dev.trust_codes()[dev.udi].source == "ack"
+    dev.sync()
+    assert not [r for r in dev.report_list() if r.state in ("UNACK", "ACK")] and not texts(dev, "UTILITY_STARTED")
+    assert dev.snapshot().st.comm.stats["Usage Reporting"].total == 0
+    dev.trust_idtoken(make_token("SA", "VA"), all_members=False)
+    dev.sync()
+    assert dev.trust_codes()[dev.udi].source == "idtoken"
     assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
     assert dev.subscriptions
     reports = [r for r in dev.report_list() if r.state == "ACK"]

@@ -124,8 +124,8 @@ def test_server_hello_capabilities_and_session_id(server):
                 "urn:ietf:params:netconf:capability:with-defaults:1.0?basic-mode=explicit"
                 "&also-supported=report-all-tagged,report-all",
                 f"{CSL}?module=cisco-smart-license&revision=2021-03-01",
-                f"{NATIVE}?module=Cisco-IOS-XE-native&revision=2022-11-01",
-                "http://cisco.com/ns/yang/Cisco-IOS-XE-rpc?module=Cisco-IOS-XE-rpc&revision=2022-11-01",
+                f"{NATIVE}?module=Cisco-IOS-XE-native&revision=2026-11-27",
+                "http://cisco.com/ns/yang/Cisco-IOS-XE-rpc?module=Cisco-IOS-XE-rpc&revision=2026-11-27",
                 f"{CTL}?module=slpemu-control&revision=2026-11-27",
                 "http://cisco.com/yang/cisco-ia?module=cisco-ia&revision=2018-03-21",
                 f"{NCM}?module=ietf-netconf-monitoring&revision=2010-10-04"):

@@ -115,9 +115,9 @@ def test_expected_module_set():
     assert {p.name for p in YANG_FILES} >= {
         "cisco-smart-license@2021-03-01.yang",
         "cisco-smart-license-errors@2020-11-01.yang",
-        "Cisco-IOS-XE-native@2022-11-01.yang",
-        "Cisco-IOS-XE-license@2022-11-01.yang",
-        "Cisco-IOS-XE-rpc@2022-11-01.yang",
+        "Cisco-IOS-XE-native@2026-11-27.yang",
+        "Cisco-IOS-XE-license@2026-11-27.yang",
+        "Cisco-IOS-XE-rpc@2026-11-27.yang",
         "slpemu-control@2026-11-27.yang",
         "cisco-ia@2018-03-21.yang",
     }

@@ -71,7 +71,8 @@ class CliServer:
                 cached = {"user": C.exec_grammar(self.device, privileged=False),
                           "exec": C.exec_grammar(self.device, privileged=True),
                           "config": C.config_grammar(self.device),
-                          "config-line": C.line_grammar()}
+                          "config-line": C.line_grammar(),
+                          **C.devcmds.submode_grammars(C.KEYWORD_HELP, C.a_do)}
                 self._grammar_cache = {key: cached}
             return cached
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from ...engine import DeviceError, settings
 from ...engine.flash import FlashError
+from . import devcmds, netcopy
 from . import render as R
 from .parser import Grammar
 
@@ -32,6 +33,8 @@ KEYWORD_HELP = {
     "copy": "Copy from one file to another",
     "dir": "List files on a filesystem",
     "more": "Display the contents of a file",
+    "verify": "Verify a file",
+    "/md5": "MD5 signature",
     "delete": "Delete a file",
     "reload": "Halt and perform a cold restart",
     "do": "To run exec commands in config mode",
@@ -271,14 +274,29 @@ def a_write(ctx, a):
     return "Building configuration...\n[OK]\n"
 
 
+def _names(text: str, forms: tuple, keyword: str) -> bool:
+    """`text` is one of `forms` or an abbreviation of `keyword` (`copy run start`)."""
+    return text in forms or (len(text) >= 3 and keyword.startswith(text))
+
+
+RUNNING = ("running-config", "system:running-config", "system:/running-config")
+STARTUP = ("startup-config", "nvram:startup-config", "nvram:/startup-config", "nvram:")
+
+
 def a_copy(ctx, a):
     src, dst = a["src"], a["dst"]
     lsrc, ldst = src.lower(), dst.lower()
-    if lsrc in ("running-config", "system:running-config") and ldst in ("startup-config", "nvram:startup-config"):
+    if _names(lsrc, RUNNING, "running-config") and _names(ldst, STARTUP, "startup-config"):
+        # `copy run start`, `copy system:running-config nvram:startup-config`; the prompt stays (L8131)
         answer = ctx.ask("Destination filename [startup-config]? ", default="")
         if answer not in ("", "startup-config"):
             raise CliError("%Error opening nvram:" + answer + " (Permission denied)")
         return a_write(ctx, a)
+    if netcopy.is_remote(src) or netcopy.is_remote(dst):
+        try:
+            return netcopy.copy(ctx, src, dst, running_config)
+        except netcopy.CopyError as exc:
+            raise CliError(str(exc)) from None
     if lsrc in ("running-config", "startup-config") or ldst in ("running-config", "startup-config"):
         raise CliError("%Error: copying between configurations and files is not supported by this device")
     flash = ctx.device.flash
@@ -298,9 +316,17 @@ def a_copy(ctx, a):
     return f"{len(data)} bytes copied in 0.001 secs ({len(data) * 1000} bytes/sec)\n"
 
 
+DIR_CAPACITY = 7897796608
+
+
 def a_dir(ctx, a):
-    fs = a.get("fs", "bootflash:").rstrip(":").lower()
-    fs = {"flash": "bootflash"}.get(fs, fs)
+    fs, _, name = a.get("fs", "bootflash:").partition(":")
+    fs = {"flash": "bootflash"}.get(fs.lower(), fs.lower())
+    if name.strip("/"):                                      # `dir bootflash:/<file>` (netmiko)
+        try:
+            return netcopy.dir_file(ctx.device.flash, fs, name.strip("/"), DIR_CAPACITY)
+        except netcopy.CopyError as exc:
+            raise CliError(str(exc)) from None
     try:
         files = ctx.device.flash.listdir(fs)
     except Exception:
@@ -313,9 +339,16 @@ def a_dir(ctx, a):
         total += size
     if not files:
         lines.append("No files in directory")
-    capacity = 7897796608
+    capacity = DIR_CAPACITY
     lines += ["", f"{capacity} bytes total ({capacity - total} bytes free)"]
     return "\n".join(lines) + "\n"
+
+
+def a_verify_md5(ctx, a):
+    try:
+        return netcopy.verify_md5(ctx.device.flash, a["path"], a.get("md5"))
+    except netcopy.CopyError as exc:
+        raise CliError(str(exc)) from None
 
 
 def a_more(ctx, a):
@@ -547,7 +580,8 @@ def a_logging_console(on: bool):
 
 
 def a_config_exit(ctx, a):
-    ctx.session.mode = "config" if ctx.session.mode != "config" else "exec"
+    ctx.session.mode = devcmds.SUBMODE_PARENTS.get(ctx.session.mode, "config") if ctx.session.mode != "config" \
+        else "exec"
 
 
 def a_config_end(ctx, a):
@@ -561,8 +595,15 @@ def running_config(ctx, startup: bool = False) -> str:
     rel = d.release
     lines = ["!", f"version {rel.major}.{rel.minor}",
              "service timestamps debug datetime msec", "service timestamps log datetime msec",
+             *devcmds.head_lines(d),
              "!", f"hostname {d.hostname}", "!", "boot-start-marker", "boot-end-marker", "!", "!",
-             "no aaa new-model", "!"]
+             *devcmds.vrf_lines(d), *devcmds.aaa_lines(d), "!"]
+    ip = devcmds.ip_lines(d)
+    if ip:
+        lines += ip + ["!"]
+    pki = devcmds.pki_lines(d)
+    if pki:
+        lines += pki
     if d.profile.virtual:
         lines.append(f"license udi pid {d.pid} sn {d.sn}")
     level, addon = d.boot_level()
@@ -572,17 +613,26 @@ def running_config(ctx, startup: bool = False) -> str:
     for name, user in sorted(d.users.items()):
         lines.append(f"username {name} privilege {user.privilege} password 0 {user.password}")
     lines.append("!")
+    lines += devcmds.interface_lines(d)
     lines.append("ip http server" if sysc.ip_http_server else "no ip http server")
     if sysc.ip_http_authentication_local:
         lines.append("ip http authentication local")
     lines.append("ip http secure-server" if sysc.ip_http_secure_server else "no ip http secure-server")
     if sysc.ip_http_max_connections != 5:
         lines.append(f"ip http max-connections {sysc.ip_http_max_connections}")
+    lines += devcmds.ip_service_lines(d)
     if sysc.ip_scp_server:
         lines.append("ip scp server enable")
     lines.append("!")
+    logging = devcmds.logging_lines(d)
+    if logging:
+        lines += logging + ["!"]
+    lines += devcmds.call_home_lines(d)
     lines += license_lines(d)
-    lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", " login local", " transport input ssh", "!"]
+    lines += ["!", "line con 0", " stopbits 1", "line vty 0 4", *devcmds.vty_lines(d), "!"]
+    ntp = devcmds.ntp_lines(d)
+    if ntp:
+        lines += ntp + ["!"]
     if sysc.netconf_yang:
         lines.append("netconf-yang")
     if sysc.restconf:
@@ -612,6 +662,7 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
     H = {"days": "Number of days"}
     g.add("show version", a_show_version)
     g.add("show clock", a_show_clock)
+    g.add("show license", a_lic(R.show_license))
     g.add("show license status", a_lic(R.show_license_status))
     g.add("show license all", a_lic(R.show_license_all))
     g.add("show license summary", a_lic(R.show_license_summary))
@@ -682,6 +733,8 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("dir", a_dir)
     g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:)"})
     g.add("more WORD:path", a_more, {"path": "File to display"})
+    g.add("verify /md5 WORD:path", a_verify_md5, {"path": "File to verify"})
+    g.add("verify /md5 WORD:path WORD:md5", a_verify_md5, {"path": "File to verify", "md5": "MD5 signature"})
     g.add("delete WORD:path", a_delete, {"path": "File to delete"})
     g.add("delete /force WORD:path", a_delete, {"path": "File to delete"})
     g.add("reload", a_reload)
@@ -803,6 +856,8 @@ def config_grammar(device) -> Grammar:
     g.add("line console <0-0>:first", a_line)
     g.add("line con <0-0>:first", a_line, hidden=True)
     g.add("service timestamps LINE:rest", a_noop)
+    g.keyword_help = {**KEYWORD_HELP, **devcmds.HELP}
+    devcmds.add_config(g)
     return g
 
 
@@ -815,9 +870,7 @@ def line_grammar() -> Grammar:
     g.add("no exec prompt timestamp", a_exec_timestamp(False))
     g.add("logging synchronous", a_noop)
     g.add("no logging synchronous", a_noop)
-    g.add("login local", a_noop)
-    g.add("transport input ssh", a_noop)
-    g.add("transport input all", a_noop)
+    devcmds.add_line(g)
     g.add("length <0-512>:n", a_terminal_length)
     g.add("width <0-512>:n", a_terminal_width)
     g.add("stopbits <1-2>:n", a_noop)
@@ -827,7 +880,7 @@ def line_grammar() -> Grammar:
     return g
 
 
-MODE_PROMPTS = {"exec": "#", "config": "(config)#", "config-line": "(config-line)#"}
+MODE_PROMPTS = {"exec": "#", "config": "(config)#", "config-line": "(config-line)#", **devcmds.SUBMODE_PROMPTS}
 
 
 def error_text(exc: Exception) -> str:

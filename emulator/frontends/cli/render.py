@@ -29,7 +29,7 @@ POLICY_IN_USE = {
     "cisco-default": "Merged from multiple sources.",
     "product-default": "Product default",
     "plr": "Permanent License Reservation",
-    "slr": "Specific License Reservation",
+    "slr": "Merged from multiple sources.",             # an SLR-migrated device (L3416)
     "pak": "PAK license",
     "controller": "Controller",
 }
@@ -60,7 +60,7 @@ class Fmt:
         self.derived_licenses = not r.at_least("17.5.1")    # 17.3/17.4 authorization view
         self.telemetry = r.at_least("17.9.1")               # tech: Telemetry Reporting statistics
         self.tech_ip_mode = r.at_least("17.12.1")           # tech: IP Mode, Trust Point
-        self.tech_conversion = r.at_least("17.10.1")        # tech prints License Conversion (v2 form)
+        self.tech_conversion = r.at_least("17.7.1")         # tech prints License Conversion (L12585, 17.7.1a)
         self.tech_trust_line = r.at_least("17.10.1")        # tech prints Trust Code Installed
         self.trust_per_udi = r.at_least("17.9.1")           # `Trust Code Installed:` + `  Active: PID:…` lines
 
@@ -98,11 +98,21 @@ def display(device, ent) -> tuple[str, str]:
 
 
 # ====================================================================== status blocks
+def utility_last_attempt(device) -> float | None:
+    """The last usage report sent (or tried) since utility mode was enabled (L12178)."""
+    state = device.st.utility
+    st = device.st.comm.stats.get("Usage Reporting")
+    if state is None or st is None:
+        return None
+    times = [x for x in (st.last_success, st.last_failure) if x is not None and x >= state.enabled_at]
+    return max(times, default=None)
+
+
 def utility_block(device) -> list[str]:
     cfg = device.config
     lines = ["Utility:", f"  Status: {enabled(cfg.utility_enabled)}"]
     if cfg.utility_enabled:
-        lines.append(f"  Utility report: Last attempt: {NONE}")
+        lines.append(f"  Utility report: Last attempt: {t(utility_last_attempt(device))}")
         lines.append("  Customer Information:")
         for key in CUSTOMER_INFO_FIELDS:
             label = "Postal Code" if key == "postalcode" else key.title()
@@ -216,7 +226,9 @@ def usage_reporting_block(device, fmt: Fmt, tech: bool = False) -> list[str]:
             f"  Next ACK push check: {t(tm.next_ack_push_check)}",
             f"  Next report push: {t(tm.next_report_push)}",
             f"  Last report push: {t(tm.last_report_push)}",
-            f"  Last report file write: {t(tm.last_report_file_write)}"]
+            f"  Last report file write: {t(tm.last_report_file_write)}"] + (
+        # a data-model pull (CSLU, SSM On-Prem, a controller) happened (L12221)
+        [f"  Last report pull: {t(tm.last_report_pull)}"] if tm.last_report_pull is not None else [])
 
 
 def trust_lines(device, key: str) -> str:
@@ -311,8 +323,26 @@ def usage_entry(device, rec) -> list[str]:
             f"  License type: {ent.license_type_display}"] + reservation
 
 
+def show_license(device) -> str:
+    """`show license` (no keyword): the licences in use, one `Index n Feature:` block each, in the layout IOS
+    keeps from its pre-SLP CSL output (L6114-6153; genie's ShowLicense parses it)."""
+    lines = []
+    for index, rec in enumerate(sorted_usage(device), start=1):
+        if rec.status != "IN USE":
+            continue
+        ent = rec.entitlement
+        lines += [f"Index {index} Feature: {ent.name:<30}",
+                  "        Period left: Life time",
+                  "        License Type: Permanent",
+                  "        License State: Active, In Use",
+                  f"        License Count: {rec.count}/0 (In-use/Violation)" if ent.enforcement != "unenforced"
+                  else "        License Count: Non-Counted",
+                  "        License Priority: Medium"]
+    return _join(lines) if lines else ""
+
+
 def sorted_usage(device):
-    return sorted(device.usage(), key=lambda r: (r.since, r.entitlement.name))
+    return sorted(device.shown_usage(), key=lambda r: (r.since, r.entitlement.name))
 
 
 def product_info(device) -> list[str]:
@@ -491,11 +521,14 @@ def reservation_status_lines(device, tech: bool = False) -> list[str]:
         lines += [f"  {role}: {udi}", f"    Reservation status: {status}"]
         if tech:
             code = device.plr.code if status.startswith("UNIVERSAL") else None
+            if status.startswith("SMART AUTHORIZATION INSTALLED") and auths.get(udi) is not None:
+                code = auths[udi].code and "\n" + auths[udi].code.strip()          # the SLAC XML (L12849)
             lines += [f"    Request code: {m.request_code or NONE}",
                       f"    Last return code: {m.last_return_code or NONE}",
                       f"    Last Confirmation code: "
                       f"{(m.last_confirmation_code if udi in auths else None) or NONE}",
-                      f"    Reservation authorization code: {code or NONE}"]
+                      ("    Reservation authorization code:" + code) if code and code.startswith("\n")
+                      else f"    Reservation authorization code: {code or NONE}"]
     return lines
 
 

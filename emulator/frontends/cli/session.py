@@ -43,9 +43,11 @@ class CliSession:
         self.device = server.device
         self.ssh = ssh_session
         self.interactive = interactive
-        self.privilege = ssh_session.privilege
+        # `aaa new-model` without `aaa authorization exec default local` gives a login level 1
+        self.privilege = self.device.snapshot().exec_privilege(ssh_session.privilege)
         self.enabled = self.privilege >= 15
         self.mode = "exec"
+        self.submode: dict[str, str] = {}            # config sub-mode → what it configures (interface, ...)
         self.length = 24 if interactive and ssh_session.pty else 0
         self.width = ssh_session.width if ssh_session.pty else 0
         self.monitor = False
@@ -167,15 +169,20 @@ class CliSession:
         try:
             match = grammar.parse(line)
         except ParseError as err:
-            if self.mode != "config" and err.kind == "invalid":
-                # a sub-mode falls back to global configuration, which it then leaves
-                try:
-                    match = self.grammar("config").parse(line)
-                    self.mode = "config"
-                except ParseError:
-                    return self._error(err, line)
-            else:
+            if self.mode == "config" or err.kind != "invalid":
                 return self._error(err, line)
+            # a sub-mode falls back to its parent modes up to global configuration, and enters the one
+            # that knows the command
+            mode, match = self.mode, None
+            while mode != "config" and match is None:
+                mode = C.devcmds.SUBMODE_PARENTS.get(mode, "config")
+                try:
+                    match = self.grammar(mode).parse(line)
+                except ParseError:
+                    match = None
+            if match is None:
+                return self._error(err, line)
+            self.mode = mode
         return self._call(match, line)
 
     def help_text(self, before: str) -> str:

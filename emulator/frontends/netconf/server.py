@@ -455,6 +455,9 @@ class NetconfSession:
 
     # ------------------------------------------------------------------ input
     def _handle(self, msg: bytes) -> None:
+        # Whitespace before the XML declaration (classic scrapli-netconf sends "\n<?xml ...") is outside the
+        # document: RFC 6242 frames bytes, and an XML parser only refuses a declaration that is not first.
+        msg = msg.lstrip(b" \t\r\n")
         if not self.hello_done:
             self._hello(msg)
             return

@@ -35,6 +35,12 @@ def create_app(device, *, restconf: bool = True, secure: bool = True) -> Flask:
         app.register_blueprint(views.blueprint)
     app.register_blueprint(native.blueprint)
 
+    @app.after_request
+    def _no_body_no_type(resp: Response) -> Response:
+        if resp.status_code in (204, 304):        # no content: no Content-Type either (IOS XE sends none)
+            resp.headers.pop("Content-Type", None)
+        return resp
+
     def is_restconf() -> bool:
         return request.path.startswith(("/restconf", "/.well-known"))
 

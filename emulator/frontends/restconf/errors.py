@@ -8,7 +8,7 @@ from lxml import etree
 
 from ...yangdata import YangError, get_schema
 from .library import get_server_schema
-from .render import JSON_TYPE, OFFERED, RESTCONF_NS, XML_TYPE, XML_TYPES, dumps, xml_bytes
+from .render import JSON_TYPE, OFFERED, accepted, RESTCONF_NS, XML_TYPE, XML_TYPES, dumps, xml_bytes
 
 # The error-tag of a reply whose status comes from HTTP itself (routing, authentication, size limits).
 STATUS_TAGS = {400: "malformed-message", 401: "access-denied", 403: "access-denied", 404: "invalid-value",
@@ -95,7 +95,7 @@ def error_document(errors: list[YangError], fmt: str) -> tuple[bytes, str]:
 def _error_format() -> str:
     accept = request.headers.get("Accept", "")
     if accept:
-        best = request.accept_mimetypes.best_match(OFFERED)
+        best = accepted().best_match(OFFERED)
         if best in XML_TYPES:
             return "xml"
         if best is not None:

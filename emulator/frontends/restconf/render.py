@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
+from flask import request
 from lxml import etree
+from werkzeug.datastructures import MIMEAccept
 
 from ...yangdata import SNode, select_content, to_json_value, to_xml
 from ...yangdata.decode import check_value
@@ -14,9 +16,16 @@ from .apipath import Query
 RESTCONF_NS = "urn:ietf:params:xml:ns:yang:ietf-restconf"
 JSON_TYPE = "application/yang-data+json"
 XML_TYPE = "application/yang-data+xml"
-JSON_TYPES = (JSON_TYPE, "application/json")
-XML_TYPES = (XML_TYPE, "application/xml", "text/xml")
-OFFERED = [JSON_TYPE, XML_TYPE, "application/json", "application/xml", "text/xml"]   # by preference
+# Besides RFC 8040's types, IOS XE (ConfD) accepts the draft forms and the vnd.yang forms, in Accept and in
+# Content-Type; replies always carry RFC 8040's types.
+JSON_TYPES = (JSON_TYPE, "application/json", "application/yang.data+json", "application/vnd.yang.data+json")
+XML_TYPES = (XML_TYPE, "application/xml", "text/xml", "application/yang.data+xml", "application/vnd.yang.data+xml")
+OFFERED = [JSON_TYPE, XML_TYPE, *JSON_TYPES[1:], *XML_TYPES[1:]]   # by preference
+
+
+def accepted():
+    """The request's Accept without media-type parameters (`; charset=utf-8` must not prevent a match)."""
+    return MIMEAccept([(value.split(";", 1)[0].strip(), q) for value, q in request.accept_mimetypes])
 WD_NS = "urn:ietf:params:xml:ns:netconf:default:1.0"
 WD_JSON = "ietf-netconf-with-defaults:default"
 

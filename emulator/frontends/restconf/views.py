@@ -34,7 +34,7 @@ from ...yangdata.decode import load_json
 from .apipath import Query, Step, Target, bad_request, find, not_found, parse_query, resolve, split_segments
 from .errors import RestconfError, error, restconf_error_response
 from .library import YANG_LIBRARY_REVISION, get_server_schema, library_data, module_text
-from .render import (JSON_TYPE, JSON_TYPES, OFFERED, RESTCONF_NS, XML_TYPE, XML_TYPES, dumps, json_datastore,
+from .render import (JSON_TYPE, JSON_TYPES, OFFERED, accepted, RESTCONF_NS, XML_TYPE, XML_TYPES, dumps, json_datastore,
                      json_target, shape, shape_datastore, xml_bytes, xml_datastore, xml_target)
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def reply_format() -> str:
     accept = request.headers.get("Accept")
     if not accept:
         return "xml" if request.mimetype in XML_TYPES else "json"
-    best = request.accept_mimetypes.best_match(OFFERED)
+    best = accepted().best_match(OFFERED)
     if best is None:
         raise RestconfError(error(406, f"cannot reply in any of the media types accepted ({accept}); "
                                        f"offered: {JSON_TYPE}, {XML_TYPE}"))
