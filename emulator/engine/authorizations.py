@@ -79,18 +79,24 @@ class Authorizations:
         ctx.imports.install_documents(docs, now)
         ctx.put(auth_request=None)
 
-    def _element(self, request: AuthorizationRequest) -> str:
+    def _document(self, request: AuthorizationRequest) -> artifacts.SignedDocument:
         ctx = self.ctx
         data = {"type": "authorization_request", "timestamp": request.timestamp, "mode": request.mode,
                 "udis": [{"pid": u.pid, "sn": u.sn} for u in request.udis],
                 "entitlements": [{"tag": e.tag, "full_tag": e.full_tag, "name": e.name, "count": e.count}
                                  for e in request.entitlements],
                 "public_key": artifacts.public_key_raw_b64(ctx.signing_key.public_key())}
-        return artifacts.signed_element("smartLicenseAuthorizationRequest", data, ctx.signing_key)
+        return artifacts.signed_document("smartLicenseAuthorizationRequest", data, ctx.signing_key)
+
+    def _element(self, request: AuthorizationRequest) -> str:
+        return self._document(request).to_xml()
+
+    def pending_request_documents(self) -> list[artifacts.SignedDocument]:
+        request = self.ctx.st.auth_request
+        return [self._document(request)] if request is not None else []
 
     def pending_request_elements(self) -> list[str]:
-        request = self.ctx.st.auth_request
-        return [self._element(request)] if request is not None else []
+        return [d.to_xml() for d in self.pending_request_documents()]
 
     def _check_replace(self, udis: list[Udi], keep: set[str]) -> None:
         ctx = self.ctx

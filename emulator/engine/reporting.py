@@ -134,8 +134,7 @@ class Reporting:
         ctx = self.ctx
         report = replace(report, end=now, termination=termination)
         payload = self._build_payload(report)
-        signature = artifacts.sign_rum_payload(ctx.signing_key, payload, pid=report.pid, sn=report.sn,
-                                               software_tag=ctx.software_tag)
+        signature = artifacts.sign_rum_payload(payload, pid=report.pid, sn=report.sn, software_tag=ctx.software_tag)
         report = ctx.set_report(report.advanced("CLOSED", reason, payload=payload, signature=signature))
         ctx.open.pop(report.feature, None)
         ctx.holding.append(report.id)
@@ -175,11 +174,11 @@ class Reporting:
         return artifacts.build_rum_payload(
             report_id=report.id, software_tag=ctx.software_tag, pid=report.pid, sn=report.sn,
             entitlement_tag=report.tag, software_version=version, utility_enabled=report.utility,
-            ha_udi=ha_udi, measurements=[measurement])
+            ha_udi=ha_udi, measurements=[measurement], new_format=ctx.release.new_rum_format)
 
     @staticmethod
     def envelope(report: Report) -> artifacts.RumEnvelope:
-        return artifacts.RumEnvelope(payload=report.payload, signature=report.signature, header={"type": "rum"})
+        return artifacts.rum_envelope(report.payload, report.signature)
 
     def apply_retention(self, now: float) -> None:
         """Purges the oldest unacknowledged data beyond the storage limit or the time limit, and forgets
@@ -237,32 +236,47 @@ class Reporting:
                 self.ctx.set_report(report.advanced("UNACK", "REPORTING", transaction_id=transaction_id))
 
     def usage_document(self, reports: list[Report], requests: list[str]) -> str:
-        ctx = self.ctx
-        return artifacts.usage_file([self.envelope(r) for r in reports], pid=ctx.pid, sn=ctx.sn,
-                                    device_public_key=ctx.signing_key.public_key(),
-                                    privacy_info=ctx.privacy_info(), requests=requests)
+        return artifacts.usage_file([self.envelope(r) for r in reports], privacy_info=self.ctx.privacy_info(),
+                                    requests=requests)
 
-    def save_usage(self, selector: str, target: str, now: float, days: int | None, rum_id: int | None,
-                   requests: list[str]) -> str:
+    def requests(self, now: float, channel: str) -> list[artifacts.SignedDocument]:
+        """The device's pending requests a saved usage file (`file`) or a collector's pull (`pull`) carries
+        along with the reports: the trust request (R35) and a pending SLAC request (R40; in files from
+        17.7.1a, when SLAC requests can be saved)."""
+        ctx = self.ctx
+        docs = ctx.trust.pending_documents(now, channel)
+        if channel == "pull" or ctx.release.slac_files:
+            docs += ctx.authority.pending_request_documents()
+        return docs
+
+    def save_usage(self, selector: str, target: str, now: float, days: int | None, rum_id: int | None) -> str:
         """`license smart save usage {all | unreported | days N | rum-id ID} file <path>`."""
         self.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = self.select(selector, now, days, rum_id)
+        requests = [d.to_xml() for d in self.requests(now, "file")]
         self.ctx.flash.write(target, self.usage_document(chosen, requests).encode())
         self.mark_reported(chosen)
         self.ctx.update("reporting", last_file_write=now)
         self.ctx.event(now, "RUM_SAVE", file=target, reports=str(len(chosen)))
         return target
 
-    def collect(self, now: float, days: int | None, rum_id: int | None) -> list[artifacts.RumEnvelope]:
+    def collect(self, now: float, days: int | None, rum_id: int | None,
+                with_requests: bool = False) -> list[artifacts.RumEnvelope]:
         """A data-model pull (CSLU / SSM On-Prem / controller): closes OPEN reports (Q28), returns the reports
         still holding data that are not yet acknowledged — or those of the last `days` days, or report
-        `rum_id` — moves them to UNACK and sets Last report pull."""
+        `rum_id` — moves them to UNACK and sets Last report pull. `with_requests`: the device's pending
+        requests follow the reports as further members (the trust request on 17.9.1a+, L429, L493, L1484;
+        a pending SLAC request), so that the ACK brings back the trust code and the SLAC (L1482-1486)."""
+        ctx = self.ctx
         selector = "days" if days is not None else "rum-id" if rum_id is not None else "unreported"
         self.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = self.select(selector, now, days, rum_id)
         self.mark_reported(chosen)
-        self.ctx.update("reporting", last_pull=now)
-        return [self.envelope(self.ctx.reports[r.id]) for r in chosen]
+        ctx.update("reporting", last_pull=now)
+        envelopes = [self.envelope(ctx.reports[r.id]) for r in chosen]
+        if with_requests:
+            envelopes += [artifacts.request_envelope(d, ctx.pid, ctx.sn) for d in self.requests(now, "pull")]
+        return envelopes
 
     # ================================================================== import (ACK, policy)
     def verify(self, doc: artifacts.SignedDocument, now: float, failure_syslog=None) -> None:

@@ -97,6 +97,7 @@ def test_account_info_is_replaced_only_by_a_newer_ack(make_device, cssm):
 def test_account_info_needs_17_7_1(make_device, cssm):
     dev = make_device(release="17.6.1a")
     dev.set_usage("network-advantage", 1)
+    dev.advance_clock(60)                    # a report to send: CSSM refuses a usage file holding none
     _save_and_ack(dev, cssm)
     assert dev.account is None
 

@@ -19,21 +19,33 @@ def _direct(dev, cssm, policy="SLE Policy"):
 
 
 def test_idtoken_installs_trust_then_policy_then_reports(make_device, cssm):
+    """The guide's log (L5587-5595): COMM_RESTORED, the policy, the trust code, at once; the report goes out
+    and its ACK (with the policy again) arrives minutes later, when the device polls for the result."""
     dev = make_device(platform="ISR4331/K9", release="17.4.1a")
     _direct(dev, cssm)
     dev.set_usage(dev.profile.entitlements[0].name, 1)
     dev.advance_clock(60)
+    seq = dev.syslog()[-1].seq
     dev.trust_idtoken(make_token("Eg-SA", "Eg-VA"), all_members=False)
     trust = dev.trust_codes()[dev.udi]
     assert trust.installed_at == T0 + 60 and trust.source == "idtoken" and trust.usable
     assert trust.account == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA"}
-    mnemonics = [m.mnemonic for m in dev.syslog()][-4:]
-    assert mnemonics == ["TRUST_INSTALL_SUCCESS", "POLICY_INSTALL_SUCCESS", "LICENSING", "POLICY_INSTALL_SUCCESS"]
+    assert [(m.mnemonic, m.time) for m in dev.syslog_since(seq)] == [
+        ("COMM_RESTORED", T0 + 60), ("POLICY_INSTALL_SUCCESS", T0 + 60), ("TRUST_INSTALL_SUCCESS", T0 + 60)]
+    assert texts(dev, "COMM_RESTORED") == ["Communications with Cisco Smart Software Manager (CSSM) restored."]
     assert texts(dev, "TRUST_INSTALL_SUCCESS") == [
         f"A new licensing trust code was successfully installed on P:ISR4331/K9,S:{dev.sn}."]
     assert dev.policy_in_use().name == "SLE Policy"
-    assert dev.timers().last_ack == T0 + 60 and dev.timers().last_report_push == T0 + 60
+    # the report went out with the trust; the ACK is fetched by the result poll 4 minutes later
+    t = dev.timers()
+    assert t.last_report_push == T0 + 60 and t.last_ack is None and t.next_ack_push_check == T0 + 60 + 240
+    assert {r.state for r in dev.report_list()} == {"UNACK", "OPEN"}
+    dev.advance_clock(300)                              # the simulated clock skips the wait
+    assert [(m.mnemonic, m.time) for m in dev.syslog_since(seq)][3:] == [
+        ("LICENSING", T0 + 300), ("POLICY_INSTALL_SUCCESS", T0 + 300)]
+    assert dev.timers().last_ack == T0 + 300
     assert {r.state for r in dev.report_list()} == {"ACK", "OPEN"}
+    assert dev.comm_statistics()["Result Polling"].success == 1
 
 
 def test_second_idtoken_without_force_is_refused(make_device, cssm):
