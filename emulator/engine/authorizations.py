@@ -160,6 +160,7 @@ class Authorizations:
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
         auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account)
         ctx.put(authorizations={**ctx.st.authorizations, key: auth})
+        self._settle_request(key, set(entitlements))
         self._set_codes(key, last_confirmation_code=data.get("confirmation_code"))
         ctx.syslog(now, messages.authorization_install_success(key))
         ctx.event(now, "TAG_AUTHORIZED", udi=key)
@@ -167,6 +168,17 @@ class Authorizations:
         if ctx.export_allowed() and not was_allowed:
             ctx.syslog(now, messages.export_controlled(True))
         ctx.platform.throughput_changed(now)
+
+    def _settle_request(self, key: str, installed: set[str]) -> None:
+        """A SLAC that grants what the pending request asked for a UDI answers it for that UDI, whichever
+        way it came (online, in an ACK, from a file); the request stays pending for the UDIs still waiting."""
+        request = self.ctx.st.auth_request
+        if request is None:
+            return
+        wanted = {e.tag for e in request.entitlements}
+        left = tuple(u for u in request.udis if not (udi_key(u) == key and wanted <= installed))
+        if left != request.udis:
+            self.ctx.put(auth_request=replace(request, udis=left) if left else None)
 
     def return_codes(self, all_members: bool, online: bool, target: str | None,
                      now: float) -> tuple[ReturnResult, list[str]]:
