@@ -140,6 +140,13 @@ class Authorizations:
         if not isinstance(ents, list) or not all(isinstance(e, dict) and isinstance(e.get("tag"), str) for e in ents):
             raise DeviceError("% Import Data Failed: malformed authorization code", "msgparse",
                               syslog=messages.authorization_install_failed(key, "malformed authorization code"))
+        current = ctx.st.authorizations.get(key)
+        if current is not None and current.kind == "slac" and (
+                current.confirmation_code == doc.data.get("confirmation_code")
+                or (current.issued is not None and doc.data["timestamp"] < current.issued)):
+            reason = "The authorization code is already installed"      # a replay: not re-installed
+            raise DeviceError(f"% Import Data Failed: {reason}", "duplicatedentry",
+                              syslog=messages.authorization_install_failed(key, reason))
         if key == ctx.udi:
             covered = {e["tag"] for e in ents}
             missing = [r.entitlement.name for r in ctx.usage()
@@ -158,7 +165,8 @@ class Authorizations:
                                                     int(e.get("count", 1)), e.get("license_type", "PERPETUAL"))
                         for e in data["entitlements"]}
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
-        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account)
+        auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account,
+                             int(data["timestamp"]))
         ctx.put(authorizations={**ctx.st.authorizations, key: auth})
         self._settle_request(key, set(entitlements))
         self._set_codes(key, last_confirmation_code=data.get("confirmation_code"))

@@ -46,6 +46,7 @@ class Policy:
     installed_at: float | None = None
     ack_required: Attribute = Attribute(True)
     groups: dict[str, GroupPolicy] = field(default_factory=dict)
+    issued: int | None = None          # CSSM's timestamp (ms) of a policy from CSSM
 
     @property
     def is_default(self) -> bool:
@@ -60,6 +61,7 @@ class Policy:
             "ack_required": [self.ack_required.days, self.ack_required.custom],
             "groups": {g: {a: [getattr(gp, a).days, getattr(gp, a).custom] for a in ATTRIBUTES}
                        for g, gp in self.groups.items()},
+            "issued": self.issued,
         }
 
     @classmethod
@@ -68,7 +70,7 @@ class Policy:
                   for g, v in data["groups"].items()}
         ack = data["ack_required"]
         return cls(kind=data["kind"], name=data.get("name"), installed_at=data.get("installed_at"),
-                   ack_required=Attribute(bool(ack[0]), bool(ack[1])), groups=groups)
+                   ack_required=Attribute(bool(ack[0]), bool(ack[1])), groups=groups, issued=data.get("issued"))
 
 
 def cisco_default() -> Policy:

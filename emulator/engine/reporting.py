@@ -300,11 +300,28 @@ class Reporting:
         if not isinstance(acks, list) or not all(isinstance(a, dict) and isinstance(a.get("report_id"), int)
                                                  for a in acks):
             raise DeviceError("% Import Data Failed: malformed acknowledgement list", "msgparse")
+        rep = ctx.st.reporting
+        issued, transaction = int(ack.data["timestamp"]), str(ack.data.get("transaction_id", "0"))
+        if rep.ack_issued is not None and issued < rep.ack_issued:
+            raise DeviceError("% Import Data Failed: the ACK is older than the ACK installed", "duplicatedentry")
+        if rep.ack_issued == issued and rep.ack_transaction == transaction:
+            raise DeviceError("% Import Data Failed: the ACK is already installed", "duplicatedentry")
         return lambda: self._apply_ack(ack.data, now)
 
-    def check_policy(self, doc: artifacts.SignedDocument, now: float) -> Callable[[], None]:
+    def check_policy(self, doc: artifacts.SignedDocument, now: float, stale_ok: bool = False) -> Callable[[], None]:
+        """A policy older than the one installed is a replay: refused with POLICY_INSTALL_FAILED and nothing
+        changes; `stale_ok` (a policy that comes with an ACK or a trust code): such a policy is passed over
+        and the rest of the answer installed. The installed policy again is installed again, as the guide's
+        log shows for the policy of the ACK that follows trust establishment (L5591-5595)."""
         self.verify(doc, now, messages.policy_install_failed)
         policy = self._policy_from(doc.data, now)
+        current = self.ctx.st.policy
+        if current is not None and current.issued is not None and policy.issued < current.issued:
+            if stale_ok:
+                return lambda: None
+            reason = "A newer policy is already installed"
+            raise DeviceError(f"% Import Data Failed: {reason}", "duplicatedentry",
+                              messages.policy_install_failed(reason))
         return lambda: self._install_policy(policy, now)
 
     def _policy_from(self, data: dict, now: float) -> Policy:
@@ -325,8 +342,9 @@ class Reporting:
                     malformed(f"bad policy value {group}/{attr}")
                 values[group][attr] = days
         ack_required = data.get("ack_required")
-        return custom_policy(data["name"], now, values,
-                             ack_required=ack_required if isinstance(ack_required, bool) else None)
+        return replace(custom_policy(data["name"], now, values,
+                                     ack_required=ack_required if isinstance(ack_required, bool) else None),
+                       issued=int(data["timestamp"]))
 
     def _install_policy(self, policy: Policy, now: float) -> None:
         ctx = self.ctx
@@ -339,6 +357,7 @@ class Reporting:
     def _apply_ack(self, data: dict, now: float) -> None:
         ctx = self.ctx
         transaction = str(data.get("transaction_id", "0"))
+        ctx.update("reporting", ack_issued=int(data["timestamp"]), ack_transaction=transaction)
         for entry in data["acknowledgements"]:
             report = ctx.reports.get(entry["report_id"])
             if report is None:

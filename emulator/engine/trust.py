@@ -88,12 +88,21 @@ class Trust:
         if doc.data.get("public_key") != artifacts.public_key_raw_b64(ctx.signing_key.public_key()):
             raise DeviceError("% Import Data Failed: the trust code was issued to another device key",
                               "matchidentifier", syslog=messages.trust_install_failed(short, "signature mismatch"))
+        current = ctx.st.trust.get(key)
+        if current is not None and current.issued is not None and (
+                doc.data["timestamp"] < current.issued or doc.data.get("trust_id") == current.trust_id):
+            # the code installed (or an older one) again: not re-installed (L13593)
+            reason = "A trust code is already installed"
+            raise DeviceError(f"% Import Data Failed: {reason}", "duplicatedentry",
+                              syslog=messages.trust_install_failed(short, reason))
         return key, doc.data
 
     def install(self, key: str, data: dict, now: float, source: str) -> None:
         ctx = self.ctx
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
-        ctx.put(trust={**ctx.st.trust, key: TrustCode(now, source, True, account)})
+        trust_id = data.get("trust_id")
+        ctx.put(trust={**ctx.st.trust, key: TrustCode(now, source, True, account, int(data["timestamp"]),
+                                                      str(trust_id) if trust_id is not None else None)})
         pid, sn = key[4:].split(",SN:")
         ctx.syslog(now, messages.trust_install_success(artifacts.short_udi(pid, sn)))
         ctx.event(now, "TRUST_INSTALL", udi=key)

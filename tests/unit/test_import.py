@@ -90,7 +90,9 @@ def test_account_info_is_replaced_only_by_a_newer_ack(make_device, cssm):
         dev.flash.write(name, text.encode())
     dev.advance_clock(200)
     dev.import_file("newer.txt")
-    dev.import_file("older.txt")
+    with pytest.raises(DeviceError) as exc:             # an older ACK changes nothing (issue 10)
+        dev.import_file("older.txt")
+    assert exc.value.code == "duplicatedentry"
     assert dev.account.smart_account == "New-SA"
 
 

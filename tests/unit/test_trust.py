@@ -5,7 +5,7 @@ import pytest
 
 from emulator.cssm import Cssm, LibraryOutbound, make_token
 from emulator.engine import DeviceError
-from tests.conftest import T0, texts
+from tests.conftest import DAY, T0, texts
 
 
 @pytest.fixture
@@ -130,3 +130,58 @@ def test_usage_file_carries_a_trust_request_from_17_7_1(make_device, cssm):
     assert (trust.source, trust.usable) == ("ack", True)     # the ACK's code overwrote it (R32)
     dev.save_usage("unreported", "v.txt")
     assert b"smartLicenseTrustRequest" not in dev.flash.read("v.txt")
+
+
+def test_second_idtoken_of_the_same_device_needs_force(make_device, cssm):
+    """L8892-8895: a UDI with a trust code gets no new one unless `force` is given; CSSM refuses and the
+    device logs TRUST_CODE_INSTALL_FAILED, changing nothing. With force, a new code replaces it."""
+    from emulator.frontends.cli import render
+    dev = make_device()
+    _direct(dev, cssm)
+    token = make_token("SA", "VA")
+    dev.trust_idtoken(token)
+    first = dev.trust_codes()[dev.udi]
+    dev.advance_clock(DAY)
+    before = render.show_license_status(dev)
+    with pytest.raises(DeviceError) as exc:
+        dev.trust_idtoken(token)
+    assert exc.value.code == "responsefailed"
+    assert texts(dev, "TRUST_CODE_INSTALL_FAILED") == [
+        f"The install of a new licensing trust code has failed on P:C8000V,S:{dev.sn}: "
+        "A trust code is already installed for this product instance."]
+    assert dev.trust_codes()[dev.udi] == first and render.show_license_status(dev) == before
+    dev.trust_idtoken(token, force=True)
+    assert dev.trust_codes()[dev.udi].installed_at == T0 + DAY
+    assert dev.trust_codes()[dev.udi].trust_id != first.trust_id
+
+
+@pytest.mark.parametrize("transport", ["smart", "callhome"])
+def test_directly_connected_needs_an_id_token(make_device, cssm, transport):
+    """L519-525: directly connected to CSSM, a device is trusted only through an ID token. Its scheduled
+    pushes do not go out (and carry no trust request) before that; `license smart sync` says why."""
+    dev = make_device(release="17.12.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now, policy="SLE Policy"))
+    dev.apply_config({"transport": transport})
+    dev.set_usage("network-advantage", 1)
+    dev.advance_clock(40 * DAY)                        # first push due 2 minutes after first use (R13)
+    assert dev.trust_codes() == {} and dev.timers().last_report_push is None
+    assert dev.comm_statistics()["Usage Reporting"].total == 0 and cssm.devices() == {}
+    with pytest.raises(DeviceError) as exc:
+        dev.sync()
+    assert exc.value.code == "notregistered"
+    assert str(exc.value) == ("% Trust establishment with an ID token is required before usage reporting can "
+                              "start: license smart trust idtoken <token> local")
+    dev.trust_idtoken(make_token("SA", "VA"))
+    assert dev.trust_codes()[dev.udi].source == "idtoken"
+    assert dev.timers().last_report_push == dev.now()
+    dev.advance_clock(DAY)                            # scheduled pushes go out from now on
+    assert dev.timers().last_ack is not None
+
+
+def test_through_cslu_the_first_push_brings_the_trust_code(make_device, cssm):
+    """The contrast (L481-489): through CSLU the push carries the trust request and the ACK the code."""
+    dev = make_device(release="17.12.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.set_usage("network-advantage", 1)
+    dev.advance_clock(DAY)
+    assert dev.trust_codes()[dev.udi].source == "ack"
