@@ -186,7 +186,8 @@ class Authorizations:
         wanted = {e.tag for e in request.entitlements}
         left = tuple(u for u in request.udis if not (udi_key(u) == key and wanted <= installed))
         if left != request.udis:
-            self.ctx.put(auth_request=replace(request, udis=left) if left else None)
+            self.ctx.put(auth_request=AuthorizationRequest(request.timestamp, request.mode, left,
+                                                           request.entitlements) if left else None)
 
     def return_codes(self, all_members: bool, online: bool, target: str | None,
                      now: float) -> tuple[ReturnResult, list[str]]:

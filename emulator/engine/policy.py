@@ -78,7 +78,7 @@ def cisco_default() -> Policy:
 
 
 def custom_policy(name: str, installed_at: float, values: dict[str, dict[str, int]],
-                  ack_required: bool | None = None, kind: str = KIND_CUSTOM) -> Policy:
+                  ack_required: bool | None = None, kind: str = KIND_CUSTOM, issued: int | None = None) -> Policy:
     """A policy from CSSM. `values` maps group -> {attribute: days}; attributes it leaves out keep the
     Cisco default and are shown as such (L2548-2570)."""
     base = cisco_default()
@@ -88,7 +88,8 @@ def custom_policy(name: str, installed_at: float, values: dict[str, dict[str, in
         groups[g] = GroupPolicy(**{a: (Attribute(int(given[a]), True) if a in given else getattr(base.groups[g], a))
                                    for a in ATTRIBUTES})
     ack = Attribute(bool(ack_required), True) if ack_required is not None else base.ack_required
-    return replace(base, kind=kind, name=name, installed_at=installed_at, ack_required=ack, groups=groups)
+    return replace(base, kind=kind, name=name, installed_at=installed_at, ack_required=ack, groups=groups,
+                   issued=issued)
 
 
 def group_of(enforcement: str, term: str) -> str:

@@ -342,9 +342,9 @@ class Reporting:
                     malformed(f"bad policy value {group}/{attr}")
                 values[group][attr] = days
         ack_required = data.get("ack_required")
-        return replace(custom_policy(data["name"], now, values,
-                                     ack_required=ack_required if isinstance(ack_required, bool) else None),
-                       issued=int(data["timestamp"]))
+        return custom_policy(data["name"], now, values,
+                             ack_required=ack_required if isinstance(ack_required, bool) else None,
+                             issued=int(data["timestamp"]))
 
     def _install_policy(self, policy: Policy, now: float) -> None:
         ctx = self.ctx
