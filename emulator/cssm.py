@@ -142,13 +142,11 @@ class Cssm:
 
     # ------------------------------------------------------------------ usage → ACK
     def process_usage(self, text: str | bytes, *, now: float | None = None, policy: str | None = None,
-                      smart_account: str | None = None, virtual_account: str | None = None,
-                      sudi: dict | None = None) -> str:
+                      smart_account: str | None = None, virtual_account: str | None = None) -> str:
         """Answers one usage file with the signed ACK a real CSSM would return. Reports are verified by
         their builtin signatures, so a product instance CSSM has never seen is accepted and added to the
-        inventory; the requests the file carries (trust, SLAC) are answered inside the ACK. `sudi`: the
-        sender of an online report message (CSSM's reportusage names it beside the reports), which
-        identifies a device that has nothing to report."""
+        inventory; the requests the file carries (trust, SLAC) are answered inside the ACK. A file with
+        neither is answered only when its privacy data name the product instance."""
         try:
             usage = artifacts.parse_usage(text)
         except ArtifactError as exc:
@@ -172,7 +170,7 @@ class Cssm:
         elif usage.requests:
             pid, sn = _request_udi(usage.requests[0])
         else:
-            ident = next((p.get("udi") for p in usage.privacy if isinstance(p, dict)), None) or sudi
+            ident = next((p.get("udi") for p in usage.privacy if isinstance(p, dict)), None)
             if not isinstance(ident, dict) or not all(isinstance(ident.get(k), str)
                                                       for k in ("udi_pid", "udi_serial_number")):
                 raise CssmError("the usage file holds no RUM report")
@@ -537,9 +535,9 @@ class LibraryOutbound:
     def return_authorization(self, url: str, return_request: str) -> str:
         return self._guard(lambda: self.cssm.process_authorization_return(return_request, now=self.clock()))
 
-    def report_usage(self, url: str, usage: str, sudi: dict | None = None) -> str:
+    def report_usage(self, url: str, usage: str) -> str:
         """CSSM takes the reports and hands out a poll id; the ACK waits for `poll` (R27)."""
-        ack = self._guard(lambda: self.cssm.process_usage(usage, now=self.clock(), policy=self.policy, sudi=sudi))
+        ack = self._guard(lambda: self.cssm.process_usage(usage, now=self.clock(), policy=self.policy))
         poll_id = str(secrets.randbelow(2 ** 31))
         self._pending[poll_id] = ack
         return f"OK_POLL:{poll_id}"

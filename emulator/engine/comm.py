@@ -50,9 +50,8 @@ class Outbound(Protocol):
 
     def return_authorization(self, url: str, return_request: str) -> str: ...
 
-    def report_usage(self, url: str, usage: str, sudi: dict | None = None) -> str:
-        """The ACK, or `OK_POLL:<poll id>` when the ACK is to be fetched later with `poll`. `sudi` names the
-        sender beside its reports, as CSSM's reportusage message does (interfaces.md §C.4)."""
+    def report_usage(self, url: str, usage: str) -> str:
+        """The ACK, or `OK_POLL:<poll id>` when the ACK is to be fetched later with `poll`."""
 
     def poll(self, url: str, poll_id: str) -> str:
         """The ACK of an earlier push, or `OK_POLL` while it is not ready yet."""

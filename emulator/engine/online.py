@@ -157,8 +157,8 @@ class Comms:
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
         return self.prepare("Usage Reporting", now, "report_usage",
-                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members)),
-                            artifacts.sudi(ctx.pid, ctx.sn), reports=tuple(r.id for r in chosen))
+                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members), push=True),
+                            reports=tuple(r.id for r in chosen))
 
     def finish_sync(self, out: "Outgoing", outcome: "Outcome", now: float, poll_now: bool) -> bool:
         """Applies the peer's answer: the ACK, or a poll id (OK_POLL) whose ACK the device fetches at once

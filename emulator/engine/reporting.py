@@ -235,9 +235,13 @@ class Reporting:
             if report.state in ("CLOSED", "PENDING"):
                 self.ctx.set_report(report.advanced("UNACK", "REPORTING", transaction_id=transaction_id))
 
-    def usage_document(self, reports: list[Report], requests: list[str]) -> str:
-        return artifacts.usage_file([self.envelope(r) for r in reports], privacy_info=self.ctx.privacy_info(),
-                                    requests=requests)
+    def usage_document(self, reports: list[Report], requests: list[str], push: bool = False) -> str:
+        """A usage file; `push`: the message of an online sync, which names its sender even when it has
+        nothing else to say (CSSM's reportusage message carries the sender's sudi beside the reports)."""
+        privacy = self.ctx.privacy_info()
+        if push and privacy is None and not reports and not requests:
+            privacy = {"udi": artifacts.sudi(self.ctx.pid, self.ctx.sn)}
+        return artifacts.usage_file([self.envelope(r) for r in reports], privacy_info=privacy, requests=requests)
 
     def requests(self, now: float, channel: str) -> list[artifacts.SignedDocument]:
         """The device's pending requests a saved usage file (`file`) or a collector's pull (`pull`) carries

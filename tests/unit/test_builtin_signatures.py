@@ -205,3 +205,22 @@ def test_reports_stored_with_an_older_signature_are_signed_again(make_device, tm
     [reloaded] = [r for r in again.report_list() if r.id == report.id]
     assert reloaded.signature == report.signature
     Cssm(state_path=tmp_path / "c.json").process_usage(saved(again), now=again.now())
+
+
+def test_a_sync_with_nothing_to_report_names_its_sender(make_device, tmp_path):
+    """Reports no longer carry a device identity of ours; the online message of a sync with nothing new
+    (before 17.9.1, no privacy data either) still names its sender, as CSSM's reportusage does."""
+    from emulator.cssm import LibraryOutbound
+    dev = make_device(release="17.6.1a")
+    dev.attach_outbound(LibraryOutbound(Cssm(state_path=tmp_path / "c.json"), dev.now))
+    dev.set_usage("network-advantage", 1)
+    dev.advance_clock(3600)
+    dev.sync()
+    assert dev.timers().last_ack == dev.now()
+    before = dev.comm_statistics()["Usage Reporting"]
+    dev.sync()                                    # at the same instant: the message holds no report
+    after = dev.comm_statistics()["Usage Reporting"]
+    assert (after.success, after.fail) == (before.success + 1, 0)
+    # a usage *file* holding nothing is not something CSSM answers
+    with pytest.raises(CssmError, match="holds no RUM report|no usage data"):
+        Cssm().process_usage("<smartLicense>\n</smartLicense>\n")
