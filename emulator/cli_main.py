@@ -111,6 +111,7 @@ def cssm_process(in_file, out_file, policy, smart_account, virtual_account, key,
     private = artifacts.private_key_from_pem(Path(key).read_bytes()) if key else None
     issuer = Cssm(private, state_path=state)
     known = set(issuer.devices())
+
     def write(answer: bytes) -> None:
         try:
             Path(out_file).write_bytes(answer)

@@ -88,6 +88,7 @@ class Cssm:
         self._slacs: dict[str, list[dict]] = {}      # UDI → entitlements of its current SLAC
         self._devices: dict[str, dict] = {}          # UDI → the product instance in the inventory
         self._deferred = 0                            # inside a transaction: saved once at its end
+        self._busy = threading.RLock()                # one transaction (`process`) at a time
         if self.state_path and self.state_path.exists():
             state = json.loads(self.state_path.read_text())
             self._seen = state.get("seen_reports", {})
@@ -356,19 +357,20 @@ class Cssm:
 
     @contextmanager
     def _transaction(self):
-        with self._lock:
-            saved = copy.deepcopy((self._seen, self._trusted, self._slacs, self._devices))
-            self._deferred += 1
-        try:
-            yield
-        except BaseException:
+        with self._busy:
             with self._lock:
-                self._seen, self._trusted, self._slacs, self._devices = saved
-            raise
-        finally:
-            with self._lock:
-                self._deferred -= 1
-        self._save()
+                saved = copy.deepcopy((self._seen, self._trusted, self._slacs, self._devices))
+                self._deferred += 1
+            try:
+                yield
+            except BaseException:
+                with self._lock:
+                    self._seen, self._trusted, self._slacs, self._devices = saved
+                raise
+            finally:
+                with self._lock:
+                    self._deferred -= 1
+            self._save()
 
     def _process(self, data: bytes, now, policy, smart_account, virtual_account) -> tuple[str, bytes, str]:
         usage = {"now": now, "policy": policy, "smart_account": smart_account, "virtual_account": virtual_account}

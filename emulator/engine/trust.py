@@ -58,7 +58,7 @@ class Trust:
         guide's log (L5587-5591). A refusal (e.g. a trust code already installed without `force`, L8892-8895)
         logs TRUST_CODE_INSTALL_FAILED per UDI and changes nothing."""
         ctx = self.ctx
-        restored = ctx.st.comm.failing
+        was_failing = ctx.st.comm.failing
         try:
             answer = ctx.comms.finish(out, outcome, now)
         except DeviceError as exc:
@@ -70,7 +70,7 @@ class Trust:
         docs = ctx.comms.read_answer(answer, ("smartLicenseTrustCode", "smartLicensePolicy"))
         for doc in docs:
             ctx.reporting.verify(doc, now, lambda reason: messages.trust_install_failed(ctx.udi, reason))
-        if not restored:              # comms.finish logged it already when the last exchange had failed
+        if not was_failing:           # comms.finish logged it already when the last exchange had failed
             ctx.syslog(now, messages.comm_restored(out.peer))
             ctx.event(now, "COMM_RESTORED")
         docs.sort(key=lambda d: d.tag != "smartLicensePolicy")
