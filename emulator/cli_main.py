@@ -94,29 +94,63 @@ def cssm() -> None:
 
 @cssm.command("process")
 @click.argument("in_file", type=click.Path(dir_okay=False, exists=True))
-@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False), help="ACK file to write.")
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False),
+              help="Where to write CSSM's answer (ACK, ACK bundle, trust code, SLAC or return acknowledgement).")
 @click.option("--policy", default=None, type=click.Choice(sorted(POLICY_PRESETS)),
               help="Attach this custom policy to the ACK.")
-@click.option("--smart-account", default=None, help="Smart Account named in the ACK (default Eg-SA).")
-@click.option("--virtual-account", default=None, help="Virtual Account named in the ACK (default Eg-VA).")
+@click.option("--smart-account", default=None, help="Smart Account the file is uploaded to (default Eg-SA).")
+@click.option("--virtual-account", default=None, help="Virtual Account the file is uploaded to (default Eg-VA).")
 @click.option("--key", default=None, type=click.Path(dir_okay=False, exists=True),
               help="CSSM private key (PEM; default: the bundled simulator's).")
 @click.option("--state", default="./slpemu-cssm.json", show_default=True, type=click.Path(dir_okay=False),
-              help="Where CSSM remembers the reports it has received.")
+              help="Where CSSM keeps its inventory and the reports it has received.")
 def cssm_process(in_file, out_file, policy, smart_account, virtual_account, key, state) -> None:
-    """Answer a usage file (or an offline upload bundle, .tar.gz) with CSSM's signed ACK (bundle)."""
+    """Answer what a user uploads to CSSM, as CSSM does: a usage file or an offline upload bundle
+    (UD_SA_*.tar.gz) with an ACK (bundle), a trust request with a trust code, an authorization request with
+    a SLAC, an authorization return with its acknowledgement. Nothing is written for anything else."""
     private = artifacts.private_key_from_pem(Path(key).read_bytes()) if key else None
     issuer = Cssm(private, state_path=state)
-    data = Path(in_file).read_bytes()
-    kwargs = {"policy": policy, "smart_account": smart_account, "virtual_account": virtual_account}
+    known = set(issuer.devices())
+
+    def write(answer: bytes) -> None:
+        try:
+            Path(out_file).write_bytes(answer)
+        except OSError as exc:
+            raise CssmError(f"cannot write {out_file}: {exc.strerror}") from None
+
     try:
-        if data[:2] == b"\x1f\x8b":
-            Path(out_file).write_bytes(issuer.process_bundle(data, **kwargs))
-        else:
-            Path(out_file).write_text(issuer.process_usage(data, **kwargs))
+        _, _, what = issuer.process(Path(in_file).read_bytes(), policy=policy, smart_account=smart_account,
+                                    virtual_account=virtual_account, commit=write)
     except CssmError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"Wrote {out_file}")
+        raise click.ClickException(f"{in_file}: {_one_line(exc)}") from None
+    for udi, info in sorted(issuer.devices().items()):
+        if udi not in known:
+            click.echo(f"Added {udi} to Smart Account {info['smart_account']}, "
+                       f"Virtual Account {info['virtual_account']}")
+    click.echo(f"Wrote {out_file}: {what}")
+
+
+@cssm.command("plr")
+@click.argument("request_code")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False),
+              help="Also write the authorization code to this file (CSSM's Download as File).")
+def cssm_plr(request_code, out_file) -> None:
+    """The Permanent License Reservation authorization code (version 3) CSSM issues for the request code of
+    `license smart reservation request local`; install it with `license smart reservation install`."""
+    try:
+        code = Cssm.plr_authorization(request_code)
+    except CssmError as exc:
+        raise click.ClickException(_one_line(exc)) from None
+    if out_file:
+        try:
+            Path(out_file).write_text(code + "\n")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out_file}: {exc.strerror}") from None
+    click.echo(code)
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
 
 
 @cssm.command("policy")

@@ -1,8 +1,11 @@
 """The CSSM issuing library: what Cisco Smart Software Manager does with what a device sends it.
 
-It verifies usage reports, remembers which reports it has already received (answering a repeat with
-DROPPED, "Report already received."), and signs ACKs and policies with its own key. An HTTP service and the
-`slpemu cssm process` command wrap it.
+It verifies usage reports by their builtin signatures (so the first upload of a product instance it has
+never seen is accepted, and the product instance is added to the inventory of the Virtual Account it was
+uploaded to), remembers which reports it has already received (answering a repeat with DROPPED, "Report
+already received."), answers trust requests, SLAC requests and SLAC returns, and signs ACKs, policies,
+trust codes and SLACs with its own key. An HTTP service and the `slpemu cssm process` command wrap it;
+`Cssm.process` tells the kinds of file a user uploads apart by their content.
 
 Offline bundles follow Cisco's sample tooling (interfaces.md §C.4): an upload `UD_SA_<ts>.tar.gz` holds a
 `manifest.mf` and `UD_VA_<ts>.tar.gz`, which holds one `dev_<id>_<ts>.txt` usage file per device; the
@@ -12,12 +15,14 @@ answer is a tar.gz holding `ACK_UD_VA_<ts>.tar.gz`, which holds one `ACK_dev_<id
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import json
 import secrets
 import tarfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .engine import artifacts
@@ -81,25 +86,46 @@ class Cssm:
         self._seen: dict[str, list[int]] = {}
         self._trusted: dict[str, dict] = {}          # UDI → {"account": [sa, va], "public_key": b64}
         self._slacs: dict[str, list[dict]] = {}      # UDI → entitlements of its current SLAC
-        self._keys: dict[str, str] = {}               # UDI → the device's report-signing key (base64)
+        self._devices: dict[str, dict] = {}          # UDI → the product instance in the inventory
+        self._deferred = 0                            # inside a transaction: saved once at its end
+        self._busy = threading.RLock()                # one transaction (`process`) at a time
         if self.state_path and self.state_path.exists():
             state = json.loads(self.state_path.read_text())
             self._seen = state.get("seen_reports", {})
             self._trusted = state.get("trusted", {})
             self._slacs = state.get("slacs", {})
-            self._keys = state.get("device_keys", {})
+            self._devices = state.get("devices", {})
 
     @property
     def public_key(self):
         return self.key.public_key()
 
     def _save(self) -> None:
-        if self.state_path:
+        if self.state_path and not self._deferred:
             self.state_path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.state_path.with_suffix(".tmp")
             tmp.write_text(json.dumps({"seen_reports": self._seen, "trusted": self._trusted, "slacs": self._slacs,
-                                       "device_keys": self._keys}))
+                                       "devices": self._devices}))
             tmp.replace(self.state_path)
+
+    # ------------------------------------------------------------------ inventory
+    def devices(self) -> dict[str, dict]:
+        """The product instances CSSM knows (Inventory > Product Instances), by `PID:…,SN:…`."""
+        with self._lock:
+            return {k: dict(v) for k, v in self._devices.items()}
+
+    def _account_of(self, pid: str, sn: str, smart_account: str | None, virtual_account: str | None,
+                    now) -> tuple[tuple[str, str], bool]:
+        """The account of a product instance, adding it to the inventory on first sight (a file uploaded to
+        a Virtual Account puts the product instance there). Returns ((sa, va), created). Call locked."""
+        key = artifacts.long_udi(pid, sn)
+        known = self._devices.get(key)
+        sa = smart_account or (known or {}).get("smart_account") or self.smart_account
+        va = virtual_account or (known or {}).get("virtual_account") or self.virtual_account
+        if known is None or (known["smart_account"], known["virtual_account"]) != (sa, va):
+            self._devices[key] = {"pid": pid, "sn": sn, "smart_account": sa, "virtual_account": va,
+                                  "added": (known or {}).get("added", _ms(now))}
+        return (sa, va), known is None
 
     # ------------------------------------------------------------------ policies
     def policy_data(self, name: str, now: float | None = None, groups: dict | None = None,
@@ -118,27 +144,45 @@ class Cssm:
     # ------------------------------------------------------------------ usage → ACK
     def process_usage(self, text: str | bytes, *, now: float | None = None, policy: str | None = None,
                       smart_account: str | None = None, virtual_account: str | None = None) -> str:
-        """Answers one usage file with the signed ACK a real CSSM would return."""
+        """Answers one usage file with the signed ACK a real CSSM would return. Reports are verified by
+        their builtin signatures, so a product instance CSSM has never seen is accepted and added to the
+        inventory; the requests the file carries (trust, SLAC) are answered inside the ACK. A file with
+        neither is answered only when its privacy data name the product instance."""
         try:
             usage = artifacts.parse_usage(text)
         except ArtifactError as exc:
             raise CssmError(f"the usage file cannot be read: {exc}") from None
-        pid, sn, device_key = self._device_of(usage)
-        udis = {(i["udi"]["udi_pid"], i["udi"]["udi_serial_number"]) for i in usage.identities} or {(pid, sn)}
+        udis = []
         for env in usage.envelopes:
-            sig = env.signature if isinstance(env.signature, dict) else {}
-            report_udi = (sig.get("sudi", {}).get("udi_pid"), sig.get("sudi", {}).get("udi_serial_number"))
-            if report_udi not in udis or not artifacts.verify_text(device_key, env.payload, str(sig.get("value", ""))):
-                raise CssmError("the usage file has been altered: a RUM report signature does not verify")
+            try:
+                udis.append(artifacts.check_rum_signature(env))
+                env.report_id
+            except ArtifactError as exc:
+                if exc.code == "verifysignaturefailed":
+                    raise CssmError("the usage file has been altered: a RUM report signature does not verify") \
+                        from None
+                raise CssmError(str(exc)) from None
+            except (KeyError, ValueError, TypeError):
+                raise CssmError("a RUM report payload is malformed") from None
+        for request in usage.requests:
+            self._verify_request(request)
+        if udis:
+            pid, sn = udis[0]
+        elif usage.requests:
+            pid, sn = _request_udi(usage.requests[0])
+        else:
+            ident = next((p.get("udi") for p in usage.privacy if isinstance(p, dict)), None)
+            if not isinstance(ident, dict) or not all(isinstance(ident.get(k), str)
+                                                      for k in ("udi_pid", "udi_serial_number")):
+                raise CssmError("the usage file holds no RUM report")
+            pid, sn = ident["udi_pid"], ident["udi_serial_number"]
         acknowledgements = []
         with self._lock:
+            account, _ = self._account_of(pid, sn, smart_account, virtual_account, now)
             seen = self._seen.setdefault(f"{pid}/{sn}", [])
             seen_set = set(seen)
             for env in usage.envelopes:
-                try:
-                    rid = env.report_id
-                except (KeyError, ValueError, TypeError, json.JSONDecodeError):
-                    raise CssmError("a RUM report payload is malformed") from None
+                rid = env.report_id
                 if rid in seen_set:
                     acknowledgements.append({"report_id": rid, "status": "DROPPED",
                                              "message": "Report already received."})
@@ -147,12 +191,10 @@ class Cssm:
                     seen.append(rid)
                     seen_set.add(rid)
             self._save()
-        sa, va = smart_account or self.smart_account, virtual_account or self.virtual_account
-        account = {"smart_account": sa, "virtual_account": va}
+        sa, va = account
         policy_doc = self.policy_data(policy, now) if policy else None
         extras = []
         for request in usage.requests:
-            self._verify_request(request, device_key)
             if request.tag == "smartLicenseTrustRequest":
                 # trust requested inside a report follows the report's account (R35); no idtoken refusals
                 extras.extend(self._trust_elements(request.data, now, (sa, va), force=True))
@@ -165,62 +207,46 @@ class Cssm:
                 tag = meta.get("entitlement_tag", "")
                 subscriptions[tag] = "Sub" + artifacts.confirmation_code(f"{va}|{tag}").upper()
         return artifacts.build_ack(key=self.key, pid=pid, sn=sn, timestamp_ms=_ms(now),
-                                   acknowledgements=acknowledgements, account=account,
+                                   acknowledgements=acknowledgements, account={"smart_account": sa,
+                                                                               "virtual_account": va},
                                    transaction_id=str(secrets.randbelow(10 ** 18)), policy=policy_doc,
                                    subscriptions=subscriptions, extra_elements=extras)
 
-    def _device_of(self, usage: artifacts.ParsedUsage):
-        """(pid, sn, report-signing key) of the device a usage file comes from: from its DeviceIdentity,
-        or — for reports collected over the native API, which carry none — the key CSSM learned from an
-        earlier upload or trust request of that SUDI."""
-        try:
-            if usage.identities:
-                identity = usage.identities[0]
-                pid, sn = identity["udi"]["udi_pid"], identity["udi"]["udi_serial_number"]
-                key_text = identity["public_key"]
-            else:
-                if not usage.envelopes:
-                    raise CssmError("the usage file holds no report")
-                sudi = usage.envelopes[0].signature["sudi"]
-                pid, sn = sudi["udi_pid"], sudi["udi_serial_number"]
-                key_text = self._keys.get(f"{pid}/{sn}")
-                if key_text is None:
-                    raise CssmError(f"unknown product instance PID:{pid},SN:{sn}: upload a usage file saved on "
-                                    "the device first (it carries the device identity)")
-            device_key = artifacts.public_key_from_raw_b64(key_text)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CssmError(f"the usage file's device identity is malformed: {exc}") from None
-        with self._lock:
-            if self._keys.get(f"{pid}/{sn}") != key_text:
-                self._keys[f"{pid}/{sn}"] = key_text
-                self._save()
-        return pid, sn, device_key
-
     # ------------------------------------------------------------------ trust codes
-    def _verify_request(self, request: artifacts.SignedDocument, device_key=None) -> None:
+    def _verify_request(self, request: artifacts.SignedDocument) -> None:
+        """A device request is signed with the key whose public half it carries (the trust code issued
+        for it names that key, so only that device can install it)."""
         key_text = request.data.get("public_key")
         try:
-            key = artifacts.public_key_from_raw_b64(key_text) if key_text else device_key
+            key = artifacts.public_key_from_raw_b64(key_text) if isinstance(key_text, str) else None
         except (ValueError, TypeError):
             key = None
         if key is None or not request.verify(key):
             raise CssmError(f"the {request.tag} has been altered: its signature does not verify")
+        udis = request.data.get("udis") if "udis" in request.data else [request.data.get("udi")]
+        if not udis or not all(isinstance(u, dict) and isinstance(u.get("pid"), str) and isinstance(u.get("sn"), str)
+                               for u in udis):
+            raise CssmError(f"the {request.tag} names no product instance")
 
     def _trust_elements(self, data: dict, now, account: tuple[str, str], force: bool) -> list[str]:
+        """Trust codes for the UDIs of a trust request. Without `force`, CSSM refuses a UDI that already
+        has a trust code (trust codes are node-locked, L8892-8895) or that belongs to another account."""
         udis = data.get("udis") or []
         public_key = data.get("public_key")
         out = []
         with self._lock:
             for udi in udis:
                 key = f"{udi['pid']}/{udi['sn']}"
-                self._keys[key] = public_key
                 known = self._trusted.get(key)
-                if known and not force and known["public_key"] != public_key:
-                    raise CssmRefusal("A trust code is already installed for this product instance",
-                                      f"PID:{udi['pid']},SN:{udi['sn']}")
                 if known and not force and list(known["account"]) != list(account):
                     raise CssmRefusal("Smart Account/Virtual Account mismatch", f"PID:{udi['pid']},SN:{udi['sn']}")
+                if known and not force:
+                    raise CssmRefusal("A trust code is already installed for this product instance",
+                                      f"PID:{udi['pid']},SN:{udi['sn']}")
+            for udi in udis:
+                key = f"{udi['pid']}/{udi['sn']}"
                 self._trusted[key] = {"account": list(account), "public_key": public_key}
+                self._account_of(udi["pid"], udi["sn"], *account, now)
                 out.append(artifacts.signed_element("smartLicenseTrustCode", {
                     "type": "trust_code", "timestamp": _ms(now), "udi": {"pid": udi["pid"], "sn": udi["sn"]},
                     "account": {"smart_account": account[0], "virtual_account": account[1]},
@@ -242,6 +268,8 @@ class Cssm:
         return artifacts.signed_file(elements)
 
     def process_trust_request(self, text: str | bytes, now: float | None = None) -> str:
+        """A trust request file (`license smart save trust-request`) uploaded to CSSM: the trust code file.
+        An upload is an explicit request for a new code, so an existing one is replaced."""
         requests = _read_requests(text, "smartLicenseTrustRequest")
         out = []
         for request in requests:
@@ -259,6 +287,7 @@ class Cssm:
         with self._lock:
             for udi in udis:
                 key = f"{udi['pid']}/{udi['sn']}"
+                self._account_of(udi["pid"], udi["sn"], *account, now)
                 current = {e["tag"]: e for e in self._slacs.get(key, [])} if data.get("mode") == "add" else {}
                 for ent in wanted:
                     current[ent["tag"]] = {"tag": ent["tag"], "full_tag": ent.get("full_tag", ent["tag"]),
@@ -312,40 +341,118 @@ class Cssm:
         return artifacts.plr_authorization_code(request_code)
 
     # ------------------------------------------------------------------ any file
-    def process(self, data: bytes, **kwargs) -> tuple[str, bytes]:
-        """Answers whatever a user uploads: a usage file or bundle (→ ACK), a trust request (→ trust code),
-        a SLAC request (→ SLAC) or a SLAC return (→ acknowledgement). Returns (kind, answer)."""
-        now = kwargs.get("now")
+    def process(self, data: bytes, *, now: float | None = None, policy: str | None = None,
+                smart_account: str | None = None, virtual_account: str | None = None,
+                commit=None) -> tuple[str, bytes, str]:
+        """Answers whatever a user uploads to CSSM, told apart by its content: a usage file or an offline
+        upload bundle (→ ACK / ACK bundle), a trust request (→ trust code), a SLAC request (→ SLAC) or a
+        SLAC return (→ return acknowledgement). Returns (kind, answer, one line saying what was done);
+        anything else is a CssmError saying what was expected. All or nothing: CSSM remembers what it
+        answered only once `commit(answer)` (e.g. writing the answer out) has succeeded."""
+        with self._transaction():
+            kind, answer, what = self._process(data, now, policy, smart_account, virtual_account)
+            if commit is not None:
+                commit(answer)
+        return kind, answer, what
+
+    @contextmanager
+    def _transaction(self):
+        with self._busy:
+            with self._lock:
+                saved = copy.deepcopy((self._seen, self._trusted, self._slacs, self._devices))
+                self._deferred += 1
+            try:
+                yield
+            except BaseException:
+                with self._lock:
+                    self._seen, self._trusted, self._slacs, self._devices = saved
+                raise
+            finally:
+                with self._lock:
+                    self._deferred -= 1
+            self._save()
+
+    def _process(self, data: bytes, now, policy, smart_account, virtual_account) -> tuple[str, bytes, str]:
+        usage = {"now": now, "policy": policy, "smart_account": smart_account, "virtual_account": virtual_account}
         if data[:2] == b"\x1f\x8b":
-            return "ack-bundle", self.process_bundle(data, **kwargs)
-        text = data.decode("utf-8", errors="replace")
-        if "<RUMReport>" in text or "<DeviceIdentity>" in text:
-            return "ack", self.process_usage(data, **kwargs).encode()
-        if "<smartLicenseTrustRequest>" in text:
-            return "trust-code", self.process_trust_request(data, now).encode()
-        if "<smartLicenseAuthorizationRequest>" in text:
-            return "authorization", self.process_authorization_request(data, now).encode()
-        if "<smartLicenseAuthorizationReturn>" in text:
-            return "return-ack", self.process_authorization_return(data, now).encode()
-        raise CssmError("the file is neither a usage report, a trust request, an authorization request nor "
-                        "an authorization return")
+            answer, count = self._bundle(data, usage)
+            return "ack-bundle", answer, f"ACK bundle for {count} product instance{'s' if count != 1 else ''}"
+        kind = file_kind(data)
+        if kind == "usage":
+            text = self.process_usage(data, **usage)
+            return "ack", text.encode(), _describe_ack(text)
+        if kind == "trust-request":
+            return "trust-code", self.process_trust_request(data, now).encode(), "trust code"
+        if kind == "authorization-request":
+            return "authorization", self.process_authorization_request(data, now).encode(), \
+                "authorization code (SLAC)"
+        if kind == "authorization-return":
+            return "return-ack", self.process_authorization_return(data, now).encode(), \
+                "authorization return acknowledgement"
+        raise CssmError(NOT_ACCEPTED)
 
     # ------------------------------------------------------------------ offline bundles
     def process_bundle(self, data: bytes, **kwargs) -> bytes:
         """Answers CSSM's offline upload bundle with its ACK bundle."""
+        return self._bundle(data, kwargs)[0]
+
+    def _bundle(self, data: bytes, usage: dict) -> tuple[bytes, int]:
         outer = _read_tar(data)
         inner_name = next((n for n in outer if n.startswith("UD_VA_") and n.endswith(".tar.gz")), None)
         if "manifest.mf" not in outer or inner_name is None:
             raise CssmError("not an offline usage bundle: manifest.mf or UD_VA_*.tar.gz is missing")
         inner = _read_tar(outer[inner_name])
-        answers = {}
-        for name, body in sorted(inner.items()):
-            if name.startswith("dev_") and name.endswith(".txt"):
-                answers[f"ACK_{name}"] = self.process_usage(body, **kwargs).encode()
-        if not answers:
+        names = sorted(n for n in inner if n.startswith("dev_") and n.endswith(".txt"))
+        if not names:
             raise CssmError("the bundle holds no device usage file")
-        inner_ack = _write_tar(answers)
-        return _write_tar({f"ACK_{inner_name}": inner_ack})
+        answers = {}
+        for name in names:
+            try:
+                answers[f"ACK_{name}"] = self.process_usage(inner[name], **usage).encode()
+            except CssmError as exc:
+                raise CssmError(f"{name}: {exc}") from None
+        return _write_tar({f"ACK_{inner_name}": _write_tar(answers)}), len(answers)
+
+
+NOT_ACCEPTED = ("not a file CSSM accepts: expected a usage file (license smart save usage) or an offline "
+                "upload bundle (UD_SA_*.tar.gz), a trust request (license smart save trust-request), an "
+                "authorization request (license smart authorization request save) or an authorization return "
+                "(license smart authorization return ... offline)")
+
+
+def file_kind(data: bytes | str) -> str | None:
+    """What a user uploads to CSSM, from its content: usage | trust-request | authorization-request |
+    authorization-return, or None."""
+    try:
+        root = artifacts.parse_xml_root(data)
+    except ArtifactError:
+        return None
+    children = {c.tag for c in root if isinstance(c.tag, str)} if root.tag == "smartLicense" else {root.tag}
+    if root.tag == "smartLicense" and children & {"RUMReport", "PrivacyInfo"}:
+        return "usage"
+    for tag, kind in (("smartLicenseTrustRequest", "trust-request"),
+                      ("smartLicenseAuthorizationRequest", "authorization-request"),
+                      ("smartLicenseAuthorizationReturn", "authorization-return")):
+        if children == {tag}:
+            return kind
+    if root.tag == "smartLicense" and children and children <= set(artifacts.REQUEST_TAGS):
+        return "usage"                # requests of several kinds: answered together in one ACK
+    return None
+
+
+def _describe_ack(text: str) -> str:
+    try:
+        data = artifacts.parse_import(text).first("smartLicenseRumAck").data
+        udi = f"PID:{data['udi']['pid']},SN:{data['udi']['sn']}"
+        count = sum(1 for a in data["acknowledgements"] if a.get("status") == "ACKED")
+    except (ArtifactError, AttributeError, KeyError, TypeError):
+        return "ACK"
+    return f"ACK for {udi} ({count} report{'s' if count != 1 else ''} acknowledged)"
+
+
+def _request_udi(request: artifacts.SignedDocument) -> tuple[str, str]:
+    udis = request.data.get("udis") if "udis" in request.data else [request.data.get("udi")]
+    return udis[0]["pid"], udis[0]["sn"]
 
 
 def _read_requests(text: str | bytes, tag: str) -> list[artifacts.SignedDocument]:

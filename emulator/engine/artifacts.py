@@ -1,24 +1,37 @@
 """Signed licensing artefacts exchanged between the device and CSSM: their wire formats, signing and checks.
 
-Signatures are Ed25519 over the exact UTF-8 bytes of a JSON text carried inside the artefact, so no XML
-canonicalisation is involved and a single changed byte fails verification.
+RUM reports are signed as real devices sign them (interfaces.md §C.4; the real report in
+`spec/captures/RUMReport__c9800-17.09.02.xml`): `"signing_type": "builtin"`, `"key"` = the software id tag
+of the product, `"value"` = a 32-byte keyed digest (HMAC-SHA256, base64: 44 characters) of the exact UTF-8
+bytes of the `payload` string, under a built-in key per software tag that every emulated device and the
+emulator's CSSM share. CSSM therefore verifies the reports of a device it has never seen, and a single
+changed payload byte fails verification.
 
-Usage file / RUM reports (what `license smart save usage ... file <path>` writes; interfaces.md §C.4)::
+Usage file (what `license smart save usage ... file <path>` writes; the reports a pull returns are the same
+envelopes)::
 
     <smartLicense>
-      <DeviceIdentity><![CDATA[{"udi": {...}, "public_key": "<base64 raw Ed25519>"}]]></DeviceIdentity>
-      <RUMReport><![CDATA[{"payload": "<JSON text>", "header": {"type": "rum"},
-                           "signature": {"sudi": {...}, "signing_type": "builtin", "key": "<software tag>",
-                                         "value": "<base64 Ed25519 signature of payload>"}}]]></RUMReport>
-      ...
-      <PrivacyInfo><![CDATA[{"udi": ..., "hostname": ..., "software_version": ...}]]></PrivacyInfo>  (17.9.1+)
+    <RUMReport>
+    <![CDATA[{
+      "payload": "<JSON text>",
+      "signature": {"sudi": {...}, "signing_type": "builtin", "key": "<software tag>", "value": "<44 chars>"}
+    }]]>
+    </RUMReport>
+    ...
+    <smartLicenseTrustRequest> ... </smartLicenseTrustRequest>          (17.7.1+, no usable trust code)
+    <smartLicenseAuthorizationRequest> ... </smartLicenseAuthorizationRequest>   (17.7.1+, one pending)
+    <PrivacyInfo><![CDATA[{"udi": ..., "hostname": ..., "software_version": ...}]]></PrivacyInfo>  (17.9.1+)
     </smartLicense>
 
-`DeviceIdentity` is this emulator's addition: it carries the device's report-signing public key so that
-the CSSM simulator can verify each report (a real CSSM knows the builtin key of a real device).
+Before 17.7.1 (the old RUM format, R65) the envelope also carries `"header": {"type": "rum"}` between
+`payload` and `signature`, and the payload keeps `report_id` in `meta` and its own signature inside
+`asset_identification` (a real 17.6.2 report, gve-sw README); from 17.7.1 the payload is version "2.0" as in
+the 17.9.2 capture and the envelope has no header.
 
-Documents CSSM signs (ACK, policy) share one shape: a `data` element holding JSON text and a `signature`
-element with the base64 signature and the signer's key id::
+The requests a device signs itself (trust request, SLAC request, SLAC return) and the documents CSSM signs
+(ACK, policy, trust code, SLAC) share one shape: a `data` element holding JSON text and a `signature`
+element with the base64 Ed25519 signature and the signer's key id; a device request carries the device's
+public key in its data, CSSM's documents verify against the device's configured CSSM trust anchor::
 
     <smartLicense>
       <smartLicenseRumAck>
@@ -39,11 +52,18 @@ element with the base64 signature and the signer's key id::
                       "groups": {"perpetual": {"first": 30, "frequency": 60, "on_change": 60}, ...}}]]></data>
       <signature keyId=".." algorithm="ed25519">base64</signature>
     </smartLicensePolicy>
+
+A collector pulling over the native API (`/smartlic-service/all-reports`) gets the device's pending requests
+as further members of the `usage` list, so that a collector that copies every member into `<RUMReport>`
+elements (Cisco's sample client does) carries them to CSSM: `{"payload": "<the request's data text>",
+"header": {"type": "trust_request" | "authorization_request"}, "signature": {"sudi": {...},
+"signing_type": "device", "key": "<key id>", "value": "<its Ed25519 signature>"}}`.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
@@ -51,7 +71,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from lxml import etree
 
@@ -151,8 +171,44 @@ def short_udi(pid: str, sn: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- RUM reports
 
+# The built-in secret every emulated device and the emulator's CSSM share; the key of a software tag is
+# derived from it, as a real CSSM knows the built-in key of each Cisco product.
+_BUILTIN_SECRET = bytes.fromhex("b6a4c2d31827719eab1343cb28cb22c49b8f3105a08fddb6484858d9b1947abe")
+BUILTIN_SIGNATURE_LENGTH = 44            # base64 of a 32-byte digest
+
+
+@functools.lru_cache(maxsize=256)
+def builtin_key(software_tag: str) -> bytes:
+    mac = hmac.HMAC(_BUILTIN_SECRET, hashes.SHA256())
+    mac.update(b"slpemu builtin rum key|" + software_tag.encode("utf-8"))
+    return mac.finalize()
+
+
+def builtin_digest(software_tag: str, text: str) -> str:
+    """The builtin signature value of `text`: base64 of HMAC-SHA256 under the tag's built-in key."""
+    mac = hmac.HMAC(builtin_key(software_tag), hashes.SHA256())
+    mac.update(text.encode("utf-8"))
+    return base64.b64encode(mac.finalize()).decode()
+
+
+def builtin_verify(software_tag: str, text: str, value: str) -> bool:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError):
+        return False
+    mac = hmac.HMAC(builtin_key(software_tag), hashes.SHA256())
+    mac.update(text.encode("utf-8"))
+    try:
+        mac.verify(digest)
+        return True
+    except InvalidSignature:
+        return False
+
+
 @dataclass(frozen=True)
 class RumEnvelope:
+    """One member of a usage file or pull: a signed RUM report, or (with a request `header` type) a
+    device request carried the same way."""
     payload: str
     signature: dict
     header: dict | None = None
@@ -164,19 +220,44 @@ class RumEnvelope:
         body["signature"] = self.signature
         return json.dumps(body, indent=2)
 
+    def to_dict(self) -> dict:
+        return json.loads(self.to_json())
+
+    @property
+    def kind(self) -> str:
+        """"rum", or the request type of a request carried in a pull (REQUEST_ITEM_TYPES)."""
+        kind = self.header.get("type") if isinstance(self.header, dict) else None
+        return kind if isinstance(kind, str) and kind else "rum"
+
     @property
     def payload_obj(self) -> dict:
         return json.loads(self.payload)
 
     @property
     def report_id(self) -> int:
-        return int(self.payload_obj["asset_identification"]["report_id"])
+        obj = self.payload_obj
+        rid = obj.get("asset_identification", {}).get("report_id")
+        if rid is None:                       # the pre-17.7.1 format keeps it in meta
+            rid = obj["meta"]["report_id"]
+        if isinstance(rid, bool):
+            raise ValueError("report_id is not a number")
+        return int(rid)
 
 
 def build_rum_payload(*, report_id: int, software_tag: str, pid: str, sn: str, entitlement_tag: str,
                       software_version: str | None, utility_enabled: bool, ha_udi: list[dict],
-                      measurements: list[dict]) -> str:
-    asset_digest = hashlib.sha256(dumps(measurements).encode()).digest()
+                      measurements: list[dict], new_format: bool = True) -> str:
+    """The payload text of a report: version 2.0 (17.7.1+, the 17.9.2 capture) or the earlier format."""
+    inner = {"signing_type": "builtin", "key": software_tag,
+             "value": builtin_digest(software_tag, dumps(measurements))}
+    if not new_format:
+        meta = {"entitlement_tag": entitlement_tag, "report_id": report_id}
+        if software_version is not None:
+            meta["software_version"] = software_version
+        meta["ha_udi"] = ha_udi
+        return dumps({"asset_identification": {"asset": {"name": software_tag},
+                                               "instance": {"sudi": sudi(pid, sn)}, "signature": inner},
+                      "meta": meta, "measurements": measurements})
     meta = {"entitlement_tag": entitlement_tag, "utility_enabled": utility_enabled}
     if software_version is not None:
         meta["software_version"] = software_version
@@ -185,27 +266,71 @@ def build_rum_payload(*, report_id: int, software_tag: str, pid: str, sn: str, e
         "version": "2.0",
         "asset_identification": {"report_id": report_id, "asset": {"name": software_tag},
                                  "instance": {"sudi": sudi(pid, sn)}},
-        "signature": {"signing_type": "builtin", "key": software_tag,
-                      "value": base64.b64encode(asset_digest).decode()},
+        "signature": inner,
         "meta": meta,
         "measurements": measurements,
     }
     return dumps(payload)
 
 
-def sign_rum_payload(key: Ed25519PrivateKey, payload: str, *, pid: str, sn: str, software_tag: str) -> dict:
+def sign_rum_payload(payload: str, *, pid: str, sn: str, software_tag: str) -> dict:
+    """The envelope's signature of a report, members in the order of real reports."""
     return {"sudi": sudi(pid, sn), "signing_type": "builtin", "key": software_tag,
-            "value": sign_text(key, payload)}
+            "value": builtin_digest(software_tag, payload)}
 
 
-def usage_file(envelopes: list[RumEnvelope], *, pid: str, sn: str, device_public_key: Ed25519PublicKey,
-               privacy_info: dict | None = None, requests: list[str] = ()) -> str:
+def rum_envelope(payload: str, signature: dict) -> RumEnvelope:
+    """The envelope of a stored report: the old format (no `version` in the payload) has a header."""
+    header = None if payload.startswith('{"version":') else {"type": "rum"}
+    return RumEnvelope(payload=payload, signature=signature, header=header)
+
+
+def check_rum_signature(env: RumEnvelope) -> tuple[str, str]:
+    """(pid, sn) of a report whose builtin signature verifies; ArtifactError when anything is off."""
+    sig = env.signature if isinstance(env.signature, dict) else {}
+    try:
+        payload = env.payload_obj
+        ident = payload["asset_identification"]
+        tag = ident["asset"]["name"]
+        instance = ident["instance"]["sudi"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ArtifactError("a RUM report payload is malformed") from None
+    if (sig.get("signing_type") != "builtin" or sig.get("key") != tag or not isinstance(sig.get("sudi"), dict)
+            or sig["sudi"] != instance or not isinstance(sig.get("value"), str)
+            or not builtin_verify(str(tag), env.payload, sig["value"])):
+        raise ArtifactError("a RUM report signature does not verify", "verifysignaturefailed")
+    return str(instance.get("udi_pid")), str(instance.get("udi_serial_number"))
+
+
+# Device requests as members of a pulled `usage` list (see the module docstring).
+REQUEST_ITEM_TYPES = {"smartLicenseTrustRequest": "trust_request",
+                      "smartLicenseAuthorizationRequest": "authorization_request"}
+_ITEM_TAGS = {v: k for k, v in REQUEST_ITEM_TYPES.items()}
+
+
+def request_envelope(doc: "SignedDocument", pid: str, sn: str) -> RumEnvelope:
+    return RumEnvelope(payload=doc.text, header={"type": REQUEST_ITEM_TYPES[doc.tag]},
+                       signature={"sudi": sudi(pid, sn), "signing_type": "device", "key": doc.key_id,
+                                  "value": doc.signature})
+
+
+def envelope_request(env: RumEnvelope) -> "SignedDocument":
+    tag = _ITEM_TAGS.get(env.kind)
+    sig = env.signature if isinstance(env.signature, dict) else {}
+    try:
+        data = json.loads(env.payload)
+    except (ValueError, TypeError):
+        data = None
+    if tag is None or not isinstance(data, dict) or not isinstance(sig.get("value"), str):
+        raise ArtifactError(f"malformed {env.kind} member")
+    return SignedDocument(tag, data, env.payload, sig["value"], sig.get("key"))
+
+
+def usage_file(envelopes: list[RumEnvelope], *, privacy_info: dict | None = None, requests: list[str] = ()) -> str:
     """The text of a saved usage file; `requests` are signed request elements (trust, authorization)."""
     parts = ["<smartLicense>"]
-    identity = {"udi": sudi(pid, sn), "public_key": public_key_raw_b64(device_public_key)}
-    parts.append(f"<DeviceIdentity><![CDATA[{dumps(identity)}]]></DeviceIdentity>")
     for env in envelopes:
-        parts.append(f"<RUMReport><![CDATA[{env.to_json()}]]></RUMReport>")
+        parts.append(f"<RUMReport>\n<![CDATA[{env.to_json()}]]>\n</RUMReport>")
     parts.extend(requests)
     if privacy_info is not None:
         parts.append(f"<PrivacyInfo><![CDATA[{dumps(privacy_info)}]]></PrivacyInfo>")
@@ -215,17 +340,18 @@ def usage_file(envelopes: list[RumEnvelope], *, pid: str, sn: str, device_public
 
 @dataclass
 class ParsedUsage:
-    identities: list[dict]
     envelopes: list[RumEnvelope]
     privacy: list[dict]
     requests: list["SignedDocument"]
 
 
 def parse_usage(text: str | bytes) -> ParsedUsage:
+    """A usage file, or a collector's file of `<RUMReport>` members (Cisco's sample client writes every
+    member of a pull into one, requests included)."""
     root = _parse(text)
     if root.tag != "smartLicense":
         raise ArtifactError(f"not a usage file (root element {root.tag})")
-    identities, envelopes, privacy, requests = [], [], [], []
+    envelopes, privacy, requests = [], [], []
     for child in root:
         if not isinstance(child.tag, str):
             continue
@@ -236,29 +362,35 @@ def parse_usage(text: str | bytes) -> ParsedUsage:
         try:
             if child.tag == "RUMReport":
                 obj = json.loads(body)
-                envelopes.append(RumEnvelope(payload=obj["payload"], signature=obj["signature"],
-                                             header=obj.get("header")))
-            elif child.tag == "DeviceIdentity":
-                identities.append(json.loads(body))
+                header = obj.get("header")
+                env = RumEnvelope(payload=obj["payload"], signature=obj["signature"],
+                                  header=header if isinstance(header, dict) else None)
+                if not isinstance(env.payload, str):
+                    raise TypeError("payload is not a string")
+                if env.kind == "rum":
+                    envelopes.append(env)
+                else:
+                    requests.append(envelope_request(env))
             elif child.tag == "PrivacyInfo":
                 privacy.append(json.loads(body))
             else:
                 raise ArtifactError(f"unexpected element {child.tag} in a usage file")
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise ArtifactError(f"malformed {child.tag}: {exc}") from exc
-    if not envelopes and not requests and not identities:
+    if not envelopes and not requests and not privacy:
         raise ArtifactError("the file holds no usage data")
-    return ParsedUsage(identities, envelopes, privacy, requests)
+    return ParsedUsage(envelopes, privacy, requests)
 
 
 # ---------------------------------------------------------------------------------------------- signed documents
 
-def signed_element(tag: str, data: dict, key: Ed25519PrivateKey) -> str:
+def signed_document(tag: str, data: dict, key: Ed25519PrivateKey) -> "SignedDocument":
     text = dumps(data)
-    sig = sign_text(key, text)
-    kid = key_id(key.public_key())
-    return (f"<{tag}>\n  <data><![CDATA[{text}]]></data>\n"
-            f'  <signature keyId="{kid}" algorithm="ed25519">{sig}</signature>\n</{tag}>')
+    return SignedDocument(tag, data, text, sign_text(key, text), key_id(key.public_key()))
+
+
+def signed_element(tag: str, data: dict, key: Ed25519PrivateKey) -> str:
+    return signed_document(tag, data, key).to_xml()
 
 
 @dataclass(frozen=True)
@@ -272,6 +404,11 @@ class SignedDocument:
     def verify(self, key: Ed25519PublicKey) -> bool:
         return verify_text(key, self.text, self.signature)
 
+    def to_xml(self) -> str:
+        kid = f' keyId="{self.key_id}"' if self.key_id else ""
+        return (f"<{self.tag}>\n  <data><![CDATA[{self.text}]]></data>\n"
+                f'  <signature{kid} algorithm="ed25519">{self.signature}</signature>\n</{self.tag}>')
+
 
 def _parse(text: str | bytes) -> etree._Element:
     try:
@@ -280,6 +417,11 @@ def _parse(text: str | bytes) -> etree._Element:
         raise ArtifactError(str(exc)) from exc
     except etree.XMLSyntaxError as exc:
         raise ArtifactError(f"malformed XML: {exc}") from exc
+
+
+def parse_xml_root(text: str | bytes) -> etree._Element:
+    """The root element of an artefact, parsed with the project's safe XML settings (ArtifactError)."""
+    return _parse(text)
 
 
 def read_signed_element(el: etree._Element) -> SignedDocument:

@@ -79,18 +79,24 @@ class Authorizations:
         ctx.imports.install_documents(docs, now)
         ctx.put(auth_request=None)
 
-    def _element(self, request: AuthorizationRequest) -> str:
+    def _document(self, request: AuthorizationRequest) -> artifacts.SignedDocument:
         ctx = self.ctx
         data = {"type": "authorization_request", "timestamp": request.timestamp, "mode": request.mode,
                 "udis": [{"pid": u.pid, "sn": u.sn} for u in request.udis],
                 "entitlements": [{"tag": e.tag, "full_tag": e.full_tag, "name": e.name, "count": e.count}
                                  for e in request.entitlements],
                 "public_key": artifacts.public_key_raw_b64(ctx.signing_key.public_key())}
-        return artifacts.signed_element("smartLicenseAuthorizationRequest", data, ctx.signing_key)
+        return artifacts.signed_document("smartLicenseAuthorizationRequest", data, ctx.signing_key)
+
+    def _element(self, request: AuthorizationRequest) -> str:
+        return self._document(request).to_xml()
+
+    def pending_request_documents(self) -> list[artifacts.SignedDocument]:
+        request = self.ctx.st.auth_request
+        return [self._document(request)] if request is not None else []
 
     def pending_request_elements(self) -> list[str]:
-        request = self.ctx.st.auth_request
-        return [self._element(request)] if request is not None else []
+        return [d.to_xml() for d in self.pending_request_documents()]
 
     def _check_replace(self, udis: list[Udi], keep: set[str]) -> None:
         ctx = self.ctx
@@ -134,6 +140,13 @@ class Authorizations:
         if not isinstance(ents, list) or not all(isinstance(e, dict) and isinstance(e.get("tag"), str) for e in ents):
             raise DeviceError("% Import Data Failed: malformed authorization code", "msgparse",
                               syslog=messages.authorization_install_failed(key, "malformed authorization code"))
+        current = ctx.st.authorizations.get(key)
+        if current is not None and current.kind == "slac" and (
+                current.confirmation_code == doc.data.get("confirmation_code")
+                or (current.issued is not None and doc.data["timestamp"] < current.issued)):
+            reason = "The authorization code is already installed"      # a replay: not re-installed
+            raise DeviceError(f"% Import Data Failed: {reason}", "duplicatedentry",
+                              syslog=messages.authorization_install_failed(key, reason))
         if key == ctx.udi:
             covered = {e["tag"] for e in ents}
             missing = [r.entitlement.name for r in ctx.usage()
@@ -157,8 +170,9 @@ class Authorizations:
                         for e in data["entitlements"]}
         account = {str(k): str(v) for k, v in (data.get("account") or {}).items()}
         auth = Authorization("slac", now, data.get("confirmation_code"), entitlements, account,
-                             code=data.get("code_text"))
+                             issued=int(data["timestamp"]), code=data.get("code_text"))
         ctx.put(authorizations={**ctx.st.authorizations, key: auth})
+        self._settle_request(key, set(entitlements))
         self._set_codes(key, last_confirmation_code=data.get("confirmation_code"))
         ctx.syslog(now, messages.authorization_install_success(key))
         for lic in entitlements.values():                 # as the guide's event log prints them (L11746)
@@ -181,6 +195,18 @@ class Authorizations:
                 ctx.event(now, "TAG_EXPORT", exportAllowed="False", count="0", entitlementTag=ent.full_tag)
             ctx.event(now, "TAG_EXPORT", exportAllowed=str(ctx.authorized(ent)), count="0",
                       entitlementTag=ent.full_tag)
+
+    def _settle_request(self, key: str, installed: set[str]) -> None:
+        """A SLAC that grants what the pending request asked for a UDI answers it for that UDI, whichever
+        way it came (online, in an ACK, from a file); the request stays pending for the UDIs still waiting."""
+        request = self.ctx.st.auth_request
+        if request is None:
+            return
+        wanted = {e.tag for e in request.entitlements}
+        left = tuple(u for u in request.udis if not (udi_key(u) == key and wanted <= installed))
+        if left != request.udis:
+            self.ctx.put(auth_request=AuthorizationRequest(request.timestamp, request.mode, left,
+                                                           request.entitlements) if left else None)
 
     def return_codes(self, all_members: bool, online: bool, target: str | None,
                      now: float) -> tuple[ReturnResult, list[str]]:

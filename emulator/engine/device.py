@@ -48,6 +48,17 @@ class ImportResult:
     confirmation_codes: str | None = None
 
 
+def _builtin_signed(report: Report, software_tag: str) -> Report:
+    """A report closed by an emulator before builtin signatures carries a per-device Ed25519 signature; its
+    payload is unchanged, so it is signed again the way real reports are (in memory: it is deterministic)."""
+    sig = report.signature
+    if report.payload is None or not isinstance(sig, dict) \
+            or len(str(sig.get("value", ""))) == artifacts.BUILTIN_SIGNATURE_LENGTH:
+        return report
+    return replace(report, signature=artifacts.sign_rum_payload(
+        report.payload, pid=report.pid, sn=report.sn, software_tag=str(sig.get("key") or software_tag)))
+
+
 class Device(StateView):
     """The licensing state and rules of one product instance. Read queries (StateView) answer from the
     latest published snapshot."""
@@ -108,7 +119,8 @@ class Device(StateView):
         st = from_stored(stored)
         self.clock.restore(st.clock.__dict__)
         profile = load_profile(st.identity.platform, extra_dirs=self.profile_dirs)
-        reports = {r["id"]: Report.from_dict(r) for r in self.store.load_reports(self.device_id)}
+        reports = {r["id"]: _builtin_signed(Report.from_dict(r), profile.software_id)
+                   for r in self.store.load_reports(self.device_id)}
         self._syslog = deque((Syslog(**{**b, "seq": seq}) for seq, b in
                               self.store.load_log("syslog", self.device_id, LOG_KEEP)), maxlen=LOG_KEEP)
         self._events = deque(((seq, Event(b["time"], b["name"], tuple(tuple(a) for a in b["attrs"])))
@@ -446,21 +458,23 @@ class Device(StateView):
         target = self._flash_target(path)
         with self._op() as ctx:
             now = ctx.now()
-            return ctx.reporting.save_usage(selector, target, now, days, rum_id, ctx.comms.requests(now))
+            return ctx.reporting.save_usage(selector, target, now, days, rum_id)
 
-    def collect_reports(self, days: int | None = None, rum_id: int | None = None) -> list[artifacts.RumEnvelope]:
-        """A data-model pull (CSLU / SSM On-Prem / controller)."""
+    def collect_reports(self, days: int | None = None, rum_id: int | None = None,
+                        with_requests: bool = False) -> list[artifacts.RumEnvelope]:
+        """A data-model pull (CSLU / SSM On-Prem / controller); `with_requests`: the pending trust / SLAC
+        requests follow the reports (what `/smartlic-service/all-reports` returns)."""
         if days is not None:
             days = check_int(days, 0, 0xFFFFFFFF, "number of days")
         if rum_id is not None:
             rum_id = check_int(rum_id, 0, 0xFFFFFFFFFFFFFFFF, "RUM report id")
         with self._op() as ctx:
-            return ctx.reporting.collect(ctx.now(), days, rum_id)
+            return ctx.reporting.collect(ctx.now(), days, rum_id, with_requests)
 
-    def pull_requests(self) -> list[str]:
+    def pull_requests(self) -> list[artifacts.SignedDocument]:
         """Requests a CSLU / SSM On-Prem pull collects with the reports: trust (17.9.1+, R35) and SLAC."""
         with self._lock:
-            return self.ctx.comms.requests(self.clock.now(), in_pull=True)
+            return self.ctx.reporting.requests(self.clock.now(), "pull")
 
     def close_reports(self) -> int:
         """Closes every OPEN report now (successors open for licences still in use); returns how many."""
@@ -562,10 +576,13 @@ class Device(StateView):
             return ctx.trust.save_request(target, ctx.now())
 
     def trust_idtoken(self, token: str, all_members: bool = False, force: bool = False) -> None:
-        """`license smart trust idtoken`: the trust code from CSSM, then a sync (R33)."""
+        """`license smart trust idtoken`: the trust code from CSSM; then, communication being restored, the
+        device sends its report at once and polls for the ACK minutes later, as in the guide's log
+        (L5587-5595: trust at 03:37:15, the ACK at 03:42:03); advance-clock skips the wait."""
         self._exchange(lambda ctx: ctx.trust.prepare_idtoken(token, all_members, force, ctx.now()),
                        lambda ctx, out, outcome: ctx.trust.finish_idtoken(out, outcome, ctx.now()))
-        self.sync(all_members)
+        self._exchange(lambda ctx: ctx.comms.prepare_sync(ctx.now(), all_members),
+                       lambda ctx, out, outcome: ctx.comms.finish_push(out, outcome, ctx.now()))
 
     def install_factory_trust(self) -> None:
         with self._op() as ctx:

@@ -110,6 +110,7 @@ class Comms:
         if ctx.st.comm.failing:
             ctx.update("comm", failing=False)
             ctx.syslog(now, messages.comm_restored(peer))
+            ctx.event(now, "COMM_RESTORED")
         return outcome.answer
 
     def call(self, flow: str, now: float, method: str, *args) -> str:
@@ -145,16 +146,18 @@ class Comms:
         return ctx.trust.pending_requests(now, in_pull) + ctx.authority.pending_request_elements()
 
     def prepare_sync(self, now: float, all_members: bool) -> "Outgoing | None":
-        """The unreported reports and pending requests, ready to go (None with transport off)."""
+        """The unreported reports and pending requests, ready to go (None with transport off). Directly
+        connected to CSSM, nothing goes out before trust is established with an ID token (L519-525)."""
         ctx = self.ctx
         if ctx.transport == "off":
             return None
-        if ctx.st.config.utility_enabled and ctx.transport == "smart" and not ctx.has_usable_trust(ctx.udi):
-            return None   # utility reporting waits for a trust code from an ID token (UTILITY_TRUST_CODE, L13699)
+        if ctx.trust.required_for_reporting():
+            raise DeviceError("% Trust establishment with an ID token is required before usage reporting can "
+                              "start: license smart trust idtoken <token> local", "notregistered")
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
         return self.prepare("Usage Reporting", now, "report_usage",
-                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members)),
+                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members), push=True),
                             reports=tuple(r.id for r in chosen))
 
     def finish_sync(self, out: "Outgoing", outcome: "Outcome", now: float, poll_now: bool) -> bool:
@@ -226,6 +229,8 @@ class Comms:
         outbound peer (the push client, or the built-in CSSM) pushes; transport off never does (Q11)."""
         ctx = self.ctx
         rep = ctx.st.reporting
+        if ctx.trust.required_for_reporting():
+            return None
         if rep.retry_at is not None:
             return rep.retry_at
         due = ctx.timers().next_report_push
@@ -253,6 +258,11 @@ class Comms:
     def _prepare_push_job(self, t: float) -> "Outgoing | None":
         # a push that fell due while the device was not ticking goes out now
         return self.prepare_sync(max(t, self.ctx.clock.now()), False)
+
+    def finish_push(self, out: "Outgoing", outcome: "Outcome", t: float) -> None:
+        """A push the device makes on its own (scheduled, or the report that follows trust establishment):
+        its ACK is polled for later (R27); a failure is retried every 15 minutes (R28)."""
+        self._finish_push_job(out, outcome, t)
 
     def _finish_push_job(self, out: "Outgoing", outcome: "Outcome", t: float) -> None:
         """A failed push logs COMM_FAILED (and UTILITY_REPORT_FAILED in utility mode) and is retried every

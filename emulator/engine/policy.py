@@ -46,6 +46,7 @@ class Policy:
     installed_at: float | None = None
     ack_required: Attribute = Attribute(True)
     groups: dict[str, GroupPolicy] = field(default_factory=dict)
+    issued: int | None = None          # CSSM's timestamp (ms) of a policy from CSSM
 
     @property
     def is_default(self) -> bool:
@@ -60,6 +61,7 @@ class Policy:
             "ack_required": [self.ack_required.days, self.ack_required.custom],
             "groups": {g: {a: [getattr(gp, a).days, getattr(gp, a).custom] for a in ATTRIBUTES}
                        for g, gp in self.groups.items()},
+            "issued": self.issued,
         }
 
     @classmethod
@@ -68,7 +70,7 @@ class Policy:
                   for g, v in data["groups"].items()}
         ack = data["ack_required"]
         return cls(kind=data["kind"], name=data.get("name"), installed_at=data.get("installed_at"),
-                   ack_required=Attribute(bool(ack[0]), bool(ack[1])), groups=groups)
+                   ack_required=Attribute(bool(ack[0]), bool(ack[1])), groups=groups, issued=data.get("issued"))
 
 
 def cisco_default() -> Policy:
@@ -76,7 +78,7 @@ def cisco_default() -> Policy:
 
 
 def custom_policy(name: str, installed_at: float, values: dict[str, dict[str, int]],
-                  ack_required: bool | None = None, kind: str = KIND_CUSTOM) -> Policy:
+                  ack_required: bool | None = None, kind: str = KIND_CUSTOM, issued: int | None = None) -> Policy:
     """A policy from CSSM. `values` maps group -> {attribute: days}; attributes it leaves out keep the
     Cisco default and are shown as such (L2548-2570)."""
     base = cisco_default()
@@ -86,7 +88,8 @@ def custom_policy(name: str, installed_at: float, values: dict[str, dict[str, in
         groups[g] = GroupPolicy(**{a: (Attribute(int(given[a]), True) if a in given else getattr(base.groups[g], a))
                                    for a in ATTRIBUTES})
     ack = Attribute(bool(ack_required), True) if ack_required is not None else base.ack_required
-    return replace(base, kind=kind, name=name, installed_at=installed_at, ack_required=ack, groups=groups)
+    return replace(base, kind=kind, name=name, installed_at=installed_at, ack_required=ack, groups=groups,
+                   issued=issued)
 
 
 def group_of(enforcement: str, term: str) -> str:

@@ -135,8 +135,7 @@ class Reporting:
         ctx = self.ctx
         report = evolve(report, end=now, termination=termination)
         payload = self._build_payload(report)
-        signature = artifacts.sign_rum_payload(ctx.signing_key, payload, pid=report.pid, sn=report.sn,
-                                               software_tag=ctx.software_tag)
+        signature = artifacts.sign_rum_payload(payload, pid=report.pid, sn=report.sn, software_tag=ctx.software_tag)
         report = ctx.set_report(report.advanced("CLOSED", reason, payload=payload, signature=signature))
         ctx.open.pop(report.feature, None)
         ctx.holding.append(report.id)
@@ -176,11 +175,11 @@ class Reporting:
         return artifacts.build_rum_payload(
             report_id=report.id, software_tag=ctx.software_tag, pid=report.pid, sn=report.sn,
             entitlement_tag=report.tag, software_version=version, utility_enabled=report.utility,
-            ha_udi=ha_udi, measurements=[measurement])
+            ha_udi=ha_udi, measurements=[measurement], new_format=ctx.release.new_rum_format)
 
     @staticmethod
     def envelope(report: Report) -> artifacts.RumEnvelope:
-        return artifacts.RumEnvelope(payload=report.payload, signature=report.signature, header={"type": "rum"})
+        return artifacts.rum_envelope(report.payload, report.signature)
 
     def apply_retention(self, now: float) -> None:
         """Purges the oldest unacknowledged data beyond the storage limit or the time limit, and forgets
@@ -237,33 +236,52 @@ class Reporting:
             if report.state in ("CLOSED", "PENDING"):
                 self.ctx.set_report(report.advanced("UNACK", "REPORTING", transaction_id=transaction_id))
 
-    def usage_document(self, reports: list[Report], requests: list[str]) -> str:
-        ctx = self.ctx
-        return artifacts.usage_file([self.envelope(r) for r in reports], pid=ctx.pid, sn=ctx.sn,
-                                    device_public_key=ctx.signing_key.public_key(),
-                                    privacy_info=ctx.privacy_info(), requests=requests)
+    def usage_document(self, reports: list[Report], requests: list[str], push: bool = False) -> str:
+        """A usage file; `push`: the message of an online sync, which names its sender even when it has
+        nothing else to say (CSSM's reportusage message carries the sender's sudi beside the reports)."""
+        privacy = self.ctx.privacy_info()
+        if push and privacy is None and not reports and not requests:
+            privacy = {"udi": artifacts.sudi(self.ctx.pid, self.ctx.sn)}
+        return artifacts.usage_file([self.envelope(r) for r in reports], privacy_info=privacy, requests=requests)
 
-    def save_usage(self, selector: str, target: str, now: float, days: int | None, rum_id: int | None,
-                   requests: list[str]) -> str:
+    def requests(self, now: float, channel: str) -> list[artifacts.SignedDocument]:
+        """The device's pending requests a saved usage file (`file`) or a collector's pull (`pull`) carries
+        along with the reports: the trust request (R35) and a pending SLAC request (R40; in files from
+        17.7.1a, when SLAC requests can be saved)."""
+        ctx = self.ctx
+        docs = ctx.trust.pending_documents(now, channel)
+        if channel == "pull" or ctx.release.slac_files:
+            docs += ctx.authority.pending_request_documents()
+        return docs
+
+    def save_usage(self, selector: str, target: str, now: float, days: int | None, rum_id: int | None) -> str:
         """`license smart save usage {all | unreported | days N | rum-id ID} file <path>`."""
         self.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = self.select(selector, now, days, rum_id)
+        requests = [d.to_xml() for d in self.requests(now, "file")]
         self.ctx.flash.write(target, self.usage_document(chosen, requests).encode())
         self.mark_reported(chosen)
         self.ctx.update("reporting", last_file_write=now)
         self.ctx.event(now, "RUM_SAVE", file=target, reports=str(len(chosen)))
         return target
 
-    def collect(self, now: float, days: int | None, rum_id: int | None) -> list[artifacts.RumEnvelope]:
+    def collect(self, now: float, days: int | None, rum_id: int | None,
+                with_requests: bool = False) -> list[artifacts.RumEnvelope]:
         """A data-model pull (CSLU / SSM On-Prem / controller): closes OPEN reports (Q28), returns the reports
         still holding data that are not yet acknowledged — or those of the last `days` days, or report
-        `rum_id` — moves them to UNACK and sets Last report pull."""
+        `rum_id` — moves them to UNACK and sets Last report pull. `with_requests`: the device's pending
+        requests follow the reports as further members (the trust request on 17.9.1a+, L429, L493, L1484;
+        a pending SLAC request), so that the ACK brings back the trust code and the SLAC (L1482-1486)."""
+        ctx = self.ctx
         selector = "days" if days is not None else "rum-id" if rum_id is not None else "unreported"
         self.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = self.select(selector, now, days, rum_id)
         self.mark_reported(chosen)
-        self.ctx.update("reporting", last_pull=now)
-        return [self.envelope(self.ctx.reports[r.id]) for r in chosen]
+        ctx.update("reporting", last_pull=now)
+        envelopes = [self.envelope(ctx.reports[r.id]) for r in chosen]
+        if with_requests:
+            envelopes += [artifacts.request_envelope(d, ctx.pid, ctx.sn) for d in self.requests(now, "pull")]
+        return envelopes
 
     # ================================================================== import (ACK, policy)
     def verify(self, doc: artifacts.SignedDocument, now: float, failure_syslog=None) -> None:
@@ -287,11 +305,28 @@ class Reporting:
         if not isinstance(acks, list) or not all(isinstance(a, dict) and isinstance(a.get("report_id"), int)
                                                  for a in acks):
             raise DeviceError("% Import Data Failed: malformed acknowledgement list", "msgparse")
+        rep = ctx.st.reporting
+        issued, transaction = int(ack.data["timestamp"]), str(ack.data.get("transaction_id", "0"))
+        if rep.ack_issued is not None and issued < rep.ack_issued:
+            raise DeviceError("% Import Data Failed: the ACK is older than the ACK installed", "duplicatedentry")
+        if rep.ack_issued == issued and rep.ack_transaction == transaction:
+            raise DeviceError("% Import Data Failed: the ACK is already installed", "duplicatedentry")
         return lambda: self._apply_ack(ack.data, now)
 
-    def check_policy(self, doc: artifacts.SignedDocument, now: float) -> Callable[[], None]:
+    def check_policy(self, doc: artifacts.SignedDocument, now: float, stale_ok: bool = False) -> Callable[[], None]:
+        """A policy older than the one installed is a replay: refused with POLICY_INSTALL_FAILED and nothing
+        changes; `stale_ok` (a policy that comes with an ACK or a trust code): such a policy is passed over
+        and the rest of the answer installed. The installed policy again is installed again, as the guide's
+        log shows for the policy of the ACK that follows trust establishment (L5591-5595)."""
         self.verify(doc, now, messages.policy_install_failed)
         policy = self._policy_from(doc.data, now)
+        current = self.ctx.st.policy
+        if current is not None and current.issued is not None and policy.issued < current.issued:
+            if stale_ok:
+                return lambda: None
+            reason = "A newer policy is already installed"
+            raise DeviceError(f"% Import Data Failed: {reason}", "duplicatedentry",
+                              messages.policy_install_failed(reason))
         return lambda: self._install_policy(policy, now)
 
     def _policy_from(self, data: dict, now: float) -> Policy:
@@ -313,7 +348,8 @@ class Reporting:
                 values[group][attr] = days
         ack_required = data.get("ack_required")
         return custom_policy(data["name"], now, values,
-                             ack_required=ack_required if isinstance(ack_required, bool) else None)
+                             ack_required=ack_required if isinstance(ack_required, bool) else None,
+                             issued=int(data["timestamp"]))
 
     def _install_policy(self, policy: Policy, now: float) -> None:
         ctx = self.ctx
@@ -326,6 +362,7 @@ class Reporting:
     def _apply_ack(self, data: dict, now: float) -> None:
         ctx = self.ctx
         transaction = str(data.get("transaction_id", "0"))
+        ctx.update("reporting", ack_issued=int(data["timestamp"]), ack_transaction=transaction)
         for entry in data["acknowledgements"]:
             report = ctx.reports.get(entry["report_id"])
             if report is None:

@@ -18,7 +18,7 @@ from .netconfig import (CallHome, DomainName, HostEntry, Interface, LoggingHost,
 from .policy import Policy
 from .settings import LicensingConfig
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class Reporting:
     retry_at: Optional[float] = None           # a failed scheduled push is retried then (R28)
     poll_id: Optional[str] = None
     next_ack_check: Optional[float] = None
+    ack_issued: Optional[int] = None           # CSSM's timestamp (ms) of the last ACK installed: older ones
+    ack_transaction: Optional[str] = None      # and that one again are replays, refused
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class TrustCode:
     source: str               # idtoken | ack | file | sync | factory
     usable: bool = True       # a factory trust code cannot be used with CSSM (R34)
     account: Mapping[str, str] = field(default_factory=dict)
+    issued: Optional[int] = None       # CSSM's timestamp (ms) and id of the code: the same code or an older
+    trust_id: Optional[str] = None     # one imported again is a replay, refused
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class Authorization:
     entitlements: Mapping[str, AuthorizedLicense]      # by entitlement tag
     account: Mapping[str, str] = field(default_factory=dict)
     code: Optional[str] = None                         # the SLAC as installed (tech support prints it)
+    issued: Optional[int] = None       # CSSM's timestamp (ms) of a SLAC: an older one is a replay, refused
 
 
 @dataclass(frozen=True)
@@ -321,12 +326,32 @@ def from_stored(stored: dict) -> DeviceState:
 
 
 def migrate(stored: dict, version: int) -> dict:
-    """The `state` mapping of STATE_VERSION from a stored document of `version`."""
+    """The `state` mapping of STATE_VERSION from a stored document of `version`, one version at a time."""
     if version == STATE_VERSION:
         return stored["state"]
     if version == 1:
-        return _from_v1(stored)
+        return _from_v2(_from_v1(stored))
+    if version == 2:
+        return _from_v2(stored["state"])
     raise ValueError(f"no migration from stored state version {version}")
+
+
+def _from_v2(state: dict) -> dict:
+    """Version 3 records what CSSM issued the installed ACK, policy, trust codes and SLACs (timestamp, id),
+    so that a replayed or older artefact is refused. What a version 2 device installed carries none: the
+    first artefact imported after the upgrade is taken, and sets them."""
+    state = dict(state)
+    reporting = dict(state.get("reporting") or {})
+    reporting.setdefault("ack_issued", None)
+    reporting.setdefault("ack_transaction", None)
+    state["reporting"] = reporting
+    if state.get("policy") is not None:
+        state["policy"] = {**state["policy"], "issued": state["policy"].get("issued")}
+    state["trust"] = {k: {**v, "issued": v.get("issued"), "trust_id": v.get("trust_id")}
+                      for k, v in (state.get("trust") or {}).items()}
+    state["authorizations"] = {k: {**v, "issued": v.get("issued")}
+                               for k, v in (state.get("authorizations") or {}).items()}
+    return state
 
 
 _V1_CONFIG_DEFAULTS = {"enable": False, "server_identity_check": True, "privacy_hostname": False,

@@ -1,6 +1,8 @@
 """The README's own examples, run as a reader runs them: every shell command it shows (the lines of its
 ```sh blocks, and the commands quoted inline in its prose) is either run here verbatim against a device
-started with `slpemu serve` and its default ports, or named below with the reason it is not.
+started with `slpemu serve` and its default ports, or named below with the reason it is not. A block that
+starts with `# walkthrough: <name>` is a copy-paste sequence: it is run whole, as pasted into a shell, with
+`set -e -o pipefail`, against a new device of its own, and its output checked step by step.
 
 The device listens on a free 127.x.y.z loopback address instead of 127.0.0.1 (which another device or test
 may hold), so that address is the one substitution made in the commands; ports, users and paths are the
@@ -11,12 +13,12 @@ them; the known_hosts file ssh writes is restored afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
 import random
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,10 +42,25 @@ NOT_RUN = {
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
 
+WALKTHROUGH = re.compile(r"^# walkthrough: (.+)$", re.M)
+WALKTHROUGH_RUN = RUN + ("scp ", "python3 ")
+
+
+def sh_blocks() -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.S | re.M)
+
+
+def walkthroughs() -> dict[str, str]:
+    """name → the block, for the blocks that open with `# walkthrough: <name>`."""
+    return {m.group(1).strip(): block for block in sh_blocks() if (m := WALKTHROUGH.match(block))}
+
+
 def readme_commands() -> list[str]:
     text = README.read_text()
     commands = []
-    for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
+    for block in sh_blocks():
+        if WALKTHROUGH.match(block):
+            continue
         commands += [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
     commands += re.findall(r"`((?:curl|ssh|netconf-console2) [^`]+)`", text)
     return list(dict.fromkeys(commands))
@@ -65,6 +82,11 @@ def test_every_readme_command_is_run_or_named():
         if command.startswith(RUN):
             expectation(command)                 # each one has a check of its result
     assert {c.split()[0] for c in commands} >= {"curl", "ssh", "netconf-console2"}
+    assert set(walkthroughs()) == set(WALKTHROUGH_CHECKS), "a walkthrough without its check, or a check without one"
+    for name, block in walkthroughs().items():
+        for line in block.splitlines():
+            if line.strip() and not line.startswith("#"):
+                assert line.startswith(WALKTHROUGH_RUN), f"walkthrough {name!r}: what runs {line!r}?"
 
 
 # ---------------------------------------------------------------------------------------------- the device
@@ -122,9 +144,7 @@ def known_hosts():
         path.parent.rmdir()
 
 
-@pytest.fixture(scope="module")
-def device(tmp_path_factory, known_hosts):
-    workdir = tmp_path_factory.mktemp("readme")
+def _environment(workdir: Path) -> dict:
     (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     askpass = workdir / "askpass"
     askpass.write_text('#!/bin/sh\ncase "$1" in *yes/no*) echo yes ;; *) echo admin ;; esac\n')
@@ -135,6 +155,13 @@ def device(tmp_path_factory, known_hosts):
            "NO_PROXY": "*", "no_proxy": "*"}
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "CURL_CA_BUNDLE"):
         env.pop(name, None)
+    return env
+
+
+@contextlib.contextmanager
+def serving(workdir: Path):
+    """`slpemu serve` with the README's defaults (but a free loopback address) in `workdir`."""
+    env = _environment(workdir)
     address = _free_loopback()
     serve = subprocess.Popen([str(workdir / ".venv" / "bin" / "slpemu"), "serve", "--host", address], cwd=workdir,
                              env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -149,9 +176,6 @@ def device(tmp_path_factory, known_hosts):
             pytest.fail("slpemu serve did not start:\n" + "".join(output))
         time.sleep(0.1)
     dev = Device(address, workdir, env)
-    # something to report: a licence in use for two days (the clock moved with a JSON string, RFC 7951)
-    dev.rpc("slpemu-control:set-usage", {"license": "network-advantage", "count": 2})
-    dev.rpc("slpemu-control:advance-clock", {"seconds": str(2 * 86400)})
     try:
         yield dev
     finally:
@@ -163,6 +187,15 @@ def device(tmp_path_factory, known_hosts):
             serve.kill()
             serve.wait(timeout=10)
         reader.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory, known_hosts):
+    with serving(tmp_path_factory.mktemp("readme")) as dev:
+        # something to report: a licence in use for two days (the clock moved with a JSON string, RFC 7951)
+        dev.rpc("slpemu-control:set-usage", {"license": "network-advantage", "count": 2})
+        dev.rpc("slpemu-control:advance-clock", {"seconds": str(2 * 86400)})
+        yield dev
 
 
 # ---------------------------------------------------------------------------------------------- checks
@@ -190,7 +223,9 @@ def check_udi(device, result):
 
 def check_all_reports(device, result):
     usage = _json(result)["usage"]
-    assert usage and all(set(r) >= {"payload", "header", "signature"} for r in usage)
+    reports = [r for r in usage if "header" not in r]          # 17.12: reports as real ones, no header
+    assert reports and all(list(r) == ["payload", "signature"] and r["signature"]["signing_type"] == "builtin"
+                           for r in reports)
 
 
 def check_advance_clock(device, result):
@@ -199,32 +234,12 @@ def check_advance_clock(device, result):
     assert out["slpemu-control:output"]["now"].endswith("+00:00")
 
 
-def prepare_usage_file(device):
-    """What the block's first comment asks for: usage saved to bootflash (RESTCONF rpc
-    `rum-save-usage-unreported`), after another day of use so that there is something unreported."""
-    device.rpc("slpemu-control:advance-clock", {"seconds": "86400"})
-    assert device.rpc("cisco-smart-license:rum-save-usage-unreported",
-                      {"file-path": "bootflash:u.txt"})["return-code"] == "success"
-    assert (device.workdir / "slpemu-state/flash/device/bootflash/u.txt").exists()
-
-
-def check_cssm_process(device, result):
-    assert result.returncode == 0, result.stdout + result.stderr
-    ack = device.workdir / "ack.txt"
-    assert ack.exists() and b"<smartLicenseRumAck" in ack.read_bytes(), "no RUM ACK written"
-    # "copy ack.txt to bootflash and `license smart import bootflash:ack.txt` → Import Data Successful"
-    shutil.copy(ack, device.workdir / "slpemu-state/flash/device/bootflash/ack.txt")
-    imported = device.run("ssh -p 2022 admin@127.0.0.1 'license smart import bootflash:ack.txt'")
-    assert imported.returncode == 0 and "Import Data Successful" in imported.stdout, imported.stdout + imported.stderr
-
-
 EXPECTATIONS = [   # (a piece of the command, what must be prepared first, the check of its result)
     ("'show license summary'", None, check_show_license_summary),
     ("netconf-console2 ", None, check_netconf_get),
     ("/state-info/udi", None, check_udi),
     ("/smartlic-service/all-reports", None, check_all_reports),
     ("slpemu-control:advance-clock", None, check_advance_clock),
-    ("slpemu cssm process ", prepare_usage_file, check_cssm_process),
 ]
 
 
@@ -240,3 +255,74 @@ def test_readme_command(device, command):
     if prepare is not None:
         prepare(device)
     check(device, device.run(command))
+
+
+# ---------------------------------------------------------------------------------------------- walkthroughs
+
+def json_objects(text: str) -> list:
+    """The JSON documents curl printed, in order (the rest of the output is CLI text)."""
+    decoder, out, i = json.JSONDecoder(), [], 0
+    while (i := text.find("{", i)) >= 0:
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except ValueError:
+            i += 1
+            continue
+        out.append(obj)
+        i = end
+    return out
+
+
+def udi_of(device) -> str:
+    udi = device.http.get(f"{device.url}/restconf/data/cisco-smart-license:licensing/state/state-info/udi",
+                          timeout=30).json()["cisco-smart-license:udi"]
+    return f"PID:{udi['pid']},SN:{udi['sn']}"
+
+
+def check_air_gapped(device, out: str):
+    lines = out.splitlines()
+    udi = udi_of(device)
+    assert [line for line in lines if line.startswith("Added ")] == [
+        f"Added {udi} to Smart Account Eg-SA, Virtual Account Eg-VA"]
+    assert f"Wrote ack.txt: ACK for {udi} (2 reports acknowledged)" in lines
+    assert "Wrote slac.txt: authorization code (SLAC)" in lines
+    assert lines.count("Import Data Successful") == 2
+    assert "  Policy name: SLE Policy" in lines and any(line.startswith("  Last ACK received: ") for line in lines)
+    trust = lines[lines.index("Trust Code Installed:") + 2]
+    assert trust.startswith("    INSTALLED on "), trust
+    assert any(line.startswith("    Status: SMART AUTHORIZATION INSTALLED on ") for line in lines)
+    assert lines[-1] == "% Import Data Failed: the ACK is already installed"
+    state = device.http.get(f"{device.url}/restconf/data/cisco-smart-license:licensing/state/state-info/trust-code",
+                            timeout=30).json()["cisco-smart-license:trust-code"]
+    assert [t["is-installed"] for t in state] == [True]
+
+
+def check_controller_pull(device, out: str):
+    docs = json_objects(out)
+    assert {"cisco-smart-license:output": {"return-code": "commsend"}} in docs       # no CSLU: stays pending
+    assert {"status": "SUCCESS", "closed_reports": 1} in docs
+    assert {"status": "SUCCESS", "message": "Import Data Successful"} in docs
+    assert docs[-1] == {"status": "FAILED", "message": "Import Data Failed: the ACK is already installed",
+                        "code": "duplicatedentry"}
+    pulled = json.loads((device.workdir / "pulled.json").read_text())["usage"]
+    assert [m["header"]["type"] for m in pulled if "header" in m] == ["trust_request", "authorization_request"]
+    lines = out.splitlines()
+    udi = udi_of(device)
+    assert f"Added {udi} to Smart Account Eg-SA, Virtual Account Lab" in lines
+    assert any(line.startswith(f"Wrote ack.txt: ACK for {udi} (") for line in lines)
+    rum_ack = next(d for d in docs if "cisco-smart-license:rum-ack" in d)["cisco-smart-license:rum-ack"]
+    assert rum_ack["last-received-time"].endswith("+00:00")
+    assert "  Virtual Account: Lab" in lines
+    assert lines[lines.index("Trust Code Installed:") + 2].startswith("    INSTALLED on ")
+    assert any(line.startswith("    Status: SMART AUTHORIZATION INSTALLED on ") for line in lines)
+
+
+WALKTHROUGH_CHECKS = {"air-gapped": check_air_gapped, "controller pull": check_controller_pull}
+
+
+@pytest.mark.parametrize("name", list(walkthroughs()))
+def test_walkthrough(name, tmp_path, known_hosts):
+    with serving(tmp_path) as dev:
+        result = dev.run("set -e -o pipefail\n" + walkthroughs()[name])
+        assert result.returncode == 0, result.stdout + result.stderr
+        WALKTHROUGH_CHECKS[name](dev, result.stdout)

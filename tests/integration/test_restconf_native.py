@@ -55,12 +55,14 @@ def test_collection_and_import_cycle(api, device, tmp_path):
     device.advance_clock(600)
     pulled = get(api, "/smartlic-service/all-reports")
     assert pulled.status_code == 200
-    usage = pulled.json()["usage"]
-    # the two closed reports and the two that the pull closed, each signed by the device
-    assert len(usage) == 4
+    members = pulled.json()["usage"]
+    # the two closed reports and the two that the pull closed, each signed the builtin way, then the trust
+    # request a 17.9.1a+ device without a trust code offers to the collector (L429, L1484)
+    assert [m.get("header", {}).get("type", "rum") for m in members] == ["rum"] * 4 + ["trust_request"]
+    usage = members[:4]
     for report in usage:
-        assert list(report) == ["payload", "header", "signature"] and report["header"] == {"type": "rum"}
-        assert artifacts.verify_text(device.signing_public_key, report["payload"], report["signature"]["value"])
+        assert list(report) == ["payload", "signature"]
+        assert artifacts.builtin_verify(device.software_tag, report["payload"], report["signature"]["value"])
         assert report["signature"]["sudi"] == {"udi_pid": "C8000V", "udi_serial_number": device.sn}
     ids = sorted(json.loads(r["payload"])["asset_identification"]["report_id"] for r in usage)
     states = {r.id: r.state for r in device.report_list()}
@@ -74,9 +76,8 @@ def test_collection_and_import_cycle(api, device, tmp_path):
 
     # CSSM answers the usage file built from the pulled reports; the ACK goes back through /import the way
     # Cisco's sample sends it: the raw XML under application/json
-    usage_file = artifacts.usage_file([artifacts.RumEnvelope(r["payload"], r["signature"], r["header"])
-                                       for r in usage], pid=device.pid, sn=device.sn,
-                                      device_public_key=device.signing_public_key)
+    usage_file = artifacts.usage_file([artifacts.RumEnvelope(r["payload"], r["signature"], r.get("header"))
+                                       for r in members])
     cssm = Cssm(state_path=tmp_path / "cssm.json")
     ack = cssm.process_usage(usage_file, now=device.now(), policy="Custom Policy")
     imported = post(api, "/smartlic-service/import", data=ack.replace("'", '"'))
@@ -86,8 +87,10 @@ def test_collection_and_import_cycle(api, device, tmp_path):
     assert all(states[i] == "ACK" for i in ids)
     assert device.timers().last_ack == device.now()
     assert device.policy_in_use().name == "Custom Policy"
+    assert device.trust_codes()[device.udi].source == "ack"
     again = get(api, "/smartlic-service/all-reports").json()["usage"]       # acknowledged reports are gone
     assert not {json.loads(r["payload"])["asset_identification"]["report_id"] for r in again} & set(ids)
+    assert all("header" not in r for r in again)                         # and trust is no longer requested
 
 
 def test_import_body_shapes(api, device, tmp_path):
@@ -138,8 +141,9 @@ def test_days_and_single_reports(api, device):
     assert len(one) == 1 and json.loads(one[0]["payload"])["asset_identification"]["report_id"] == reports[0].id
     assert {r.id: r.state for r in device.report_list()}[reports[0].id] == "UNACK"
     last_day = get(api, "/smartlic-service/days/1").json()["usage"]
-    got = {json.loads(r["payload"])["asset_identification"]["report_id"] for r in last_day}
+    got = {json.loads(r["payload"])["asset_identification"]["report_id"] for r in last_day if "header" not in r}
     assert reports[-1].id in got and reports[0].id not in got
+    assert [r["header"]["type"] for r in last_day if "header" in r] == ["trust_request"]
     assert len(get(api, "/smartlic-service/days").json()["usage"]) >= 3      # 90 days by default
     assert get(api, "/smartlic-service/rum-report-id/12345").status_code == 404
     assert get(api, "/smartlic-service/rum-report-id/abc").status_code == 400
@@ -155,7 +159,8 @@ def test_plain_http_port(server, device):
     device.set_usage("network-advantage", 1)
     device.advance_clock(DAY + 1)
     resp = plain.s.get(plain.base + "/smartlic-service/all-reports", timeout=10)
-    assert resp.status_code == 200 and len(resp.json()["usage"]) == 2     # the daily close and the pull's
+    # the daily close and the pull's, then the trust request
+    assert resp.status_code == 200 and len(resp.json()["usage"]) == 3
 
 
 def test_over_long_numbers_are_bad_input(api, device):

@@ -21,10 +21,10 @@ def test_saved_usage_file_has_the_real_envelope(make_device):
     dev.advance_clock(DAY / 2)
     dev.save_usage("all", "bootflash:all_rum.txt")
     text = dev.flash.read("bootflash:all_rum.txt").decode()
-    assert text.startswith("<smartLicense>") and "<RUMReport><![CDATA[{" in text
+    assert text.startswith("<smartLicense>") and "<RUMReport>\n<![CDATA[{" in text
     usage = artifacts.parse_usage(text)
     [env] = usage.envelopes
-    assert env.header == {"type": "rum"}
+    assert env.header is None                                   # 17.7.1+: no header (the real 17.9.2 report)
     assert env.signature["signing_type"] == "builtin" and env.signature["sudi"] == {
         "udi_pid": "C8000V", "udi_serial_number": dev.sn}
     payload = json.loads(env.payload)
@@ -36,7 +36,7 @@ def test_saved_usage_file_has_the_real_envelope(make_device):
     assert (m["start_time"], m["end_time"], m["value"]) == (int(T0), int(T0 + DAY / 2), {"type": "COUNT", "value": "1"})
     assert usage.privacy == [{"udi": {"udi_pid": "C8000V", "udi_serial_number": dev.sn}, "hostname": "Router",
                               "software_version": "17.09.01a", "agent_version": dev.agent_version}]
-    assert artifacts.verify_text(dev.signing_public_key, env.payload, env.signature["value"])
+    assert artifacts.builtin_verify(dev.software_tag, env.payload, env.signature["value"])
     assert [r.state for r in dev.report_list()] == ["UNACK", "OPEN"]
     assert dev.timers().last_report_file_write == T0 + DAY / 2
     # The payload is byte-stable: saving again writes the same report text.
@@ -117,27 +117,3 @@ def test_offline_bundle_round_trip(make_device, tmp_path):
     for i, dev in enumerate(devices, start=1):
         dev.import_data(inner[f"ACK_dev_{i}_1700000000.txt"])
         assert [r.state for r in dev.report_list()] == ["ACK", "OPEN"]
-
-
-def test_cssm_verifies_pulled_reports_with_a_key_it_learned(make_device, tmp_path):
-    """Reports collected over the native API carry no DeviceIdentity (Cisco's sample builds the upload
-    from `all-reports`): CSSM verifies them with the key it learned from an earlier upload."""
-    dev = make_device()
-    dev.set_usage("network-advantage", 1)
-    dev.advance_clock(60)
-    cssm = Cssm(state_path=tmp_path / "c.json")
-    with pytest.raises(CssmError, match="unknown product instance"):
-        cssm.process_usage(artifacts.usage_file(dev.collect_reports(), pid=dev.pid, sn=dev.sn,
-                                                device_public_key=dev.signing_public_key)
-                           .replace(f"<DeviceIdentity>", "<!--").replace("</DeviceIdentity>", "-->"))
-    dev.advance_clock(60)
-    cssm.process_usage(dev.flash.read(dev.save_usage("all", "u.txt")), now=dev.now())
-    dev.advance_clock(60)
-    pulled = dev.collect_reports()
-    text = "<smartLicense>" + "".join(f"<RUMReport><![CDATA[{e.to_json()}]]></RUMReport>" for e in pulled) + "</smartLicense>"
-    again = Cssm(state_path=tmp_path / "c.json")          # learned keys persist
-    dev.import_data(again.process_usage(text, now=dev.now()))
-    assert dev.report_list()[-2].state == "ACK"
-    tampered = text.replace('\\"value\\":\\"1\\"', '\\"value\\":\\"5\\"')
-    with pytest.raises(CssmError, match="altered"):
-        again.process_usage(tampered, now=dev.now())

@@ -1,13 +1,11 @@
 """Authorization codes (R38–R48), throughput, PLR (R50), SLR/PAK (R49, R51), factory reset (R69)."""
 
-from dataclasses import replace
-
 import pytest
 
 from emulator.cssm import Cssm, LibraryOutbound, make_token
 from emulator.engine import DeviceError, Throughput
 from emulator.engine.artifacts import PLR_CODE_RE
-from emulator.engine.state import RequestedLicense
+from emulator.engine.state import AuthorizationRequest, RequestedLicense, Udi
 from tests.conftest import DAY, T0, texts
 
 
@@ -97,9 +95,10 @@ def test_slac_install_checks(make_device, cssm, tmp_path):
     # a new SLAC that does not cover hseck9, which is in use: not enough licences (R41)
     dev.authorization_request("replace", "network-advantage") if False else None
     forged = Cssm(state_path=tmp_path / "other.json")
+    assert dev.st.auth_request is None                  # the SLAC installed answered the request
     with dev._op() as ctx:          # a request for another licence than the one in use
-        ctx.put(auth_request=replace(ctx.st.auth_request,
-                                     entitlements=(RequestedLicense("ESR_P_250M_A", "x", "n", 1),)))
+        ctx.put(auth_request=AuthorizationRequest(int(dev.now() * 1000), "add", (Udi(dev.pid, dev.sn),),
+                                                  (RequestedLicense("ESR_P_250M_A", "x", "n", 1),)))
     dev.authorization_request_save("req2.txt")
     with pytest.raises(DeviceError) as exc:
         dev.import_data(forged.process_authorization_request(dev.flash.read("req2.txt"), now=dev.now()))

@@ -3,6 +3,7 @@
 import pytest
 
 from emulator.cssm import Cssm
+from emulator.engine import DeviceError
 from emulator.frontends.cli import render as R
 from tests.conftest import DAY, T0, texts
 
@@ -156,13 +157,15 @@ def test_L13699_utility_trust_code_needed_means_no_usage_is_sent(make_device, cs
     dev.apply_config({"utility_enabled": True})
     assert texts(dev, "UTILITY_TRUST_CODE") == [
         "Trust establishment with an ID TOKEN is required before utility usage reporting can start."]
-    dev.advance_clock(2 * DAY)                   # the scheduled pushes fall due
-    dev.sync()
+    dev.advance_clock(2 * DAY)                   # no scheduled push falls due without trust
+    with pytest.raises(DeviceError) as exc:      # and a sync says why (L519-525)
+        dev.sync()
+    assert exc.value.code == "notregistered"
     assert dev.snapshot().st.comm.stats["Usage Reporting"].total == 0
     assert texts(dev, "UTILITY_STARTED") == []
     assert "  Utility report: Last attempt: <none>\n" in R.show_license_status(dev.snapshot())
     dev.trust_idtoken(make_token("SA", "VA"))
-    dev.sync()
+    dev.advance_clock(300)                       # the ACK comes with the result poll minutes later
     assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
     assert "  Utility report: Last attempt: Jan 03 00:00:00 2024 UTC\n" in R.show_license_status(dev.snapshot())
 

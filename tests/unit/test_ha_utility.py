@@ -67,15 +67,17 @@ def test_utility_mode_rules(make_device, cssm):
                                             "30 days. An Acknowledgement is required every 30 days."]
     assert texts(dev, "UTILITY_SUBSCRIPTION_LICENSE") == [
         "Utility mode is in use with a license that does not have a subscription id: network-advantage_250M"]
-    # no usage goes out until trust is established with an ID token (L13699); then an ACK with
-    # subscription ids starts utility reporting
+    # directly connected to CSSM, nothing is reported before trust is established with an ID token
     dev.attach_outbound(LibraryOutbound(cssm, dev.now))
-    dev.sync()
-    assert not [r for r in dev.report_list() if r.state in ("UNACK", "ACK")] and not texts(dev, "UTILITY_STARTED")
-    assert dev.snapshot().st.comm.stats["Usage Reporting"].total == 0
-    dev.trust_idtoken(make_token("SA", "VA"), all_members=False)
-    dev.sync()
-    assert dev.trust_codes()[dev.udi].source == "idtoken"
+    with pytest.raises(DeviceError) as exc:
+        dev.sync()
+    assert exc.value.code == "notregistered" and dev.trust_codes() == {}
+    assert dev.timers().last_report_push is None
+    # an ACK with subscription ids starts utility reporting: the report follows the trust code at once, its
+    # ACK comes with the result poll minutes later
+    dev.trust_idtoken(make_token("SA", "VA"))
+    assert dev.trust_codes()[dev.udi].source == "idtoken" and texts(dev, "UTILITY_STARTED") == []
+    dev.advance_clock(300)
     assert texts(dev, "UTILITY_STARTED") == ["Smart Agent for Licensing Utility has started sending usage reports"]
     assert dev.subscriptions
     reports = [r for r in dev.report_list() if r.state == "ACK"]

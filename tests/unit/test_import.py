@@ -90,13 +90,16 @@ def test_account_info_is_replaced_only_by_a_newer_ack(make_device, cssm):
         dev.flash.write(name, text.encode())
     dev.advance_clock(200)
     dev.import_file("newer.txt")
-    dev.import_file("older.txt")
+    with pytest.raises(DeviceError) as exc:             # an older ACK changes nothing (issue 10)
+        dev.import_file("older.txt")
+    assert exc.value.code == "duplicatedentry"
     assert dev.account.smart_account == "New-SA"
 
 
 def test_account_info_needs_17_7_1(make_device, cssm):
     dev = make_device(release="17.6.1a")
     dev.set_usage("network-advantage", 1)
+    dev.advance_clock(60)                    # a report to send: CSSM refuses a usage file holding none
     _save_and_ack(dev, cssm)
     assert dev.account is None
 

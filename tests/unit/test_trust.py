@@ -5,7 +5,7 @@ import pytest
 
 from emulator.cssm import Cssm, LibraryOutbound, make_token
 from emulator.engine import DeviceError
-from tests.conftest import T0, texts
+from tests.conftest import DAY, T0, texts
 
 
 @pytest.fixture
@@ -19,21 +19,33 @@ def _direct(dev, cssm, policy="SLE Policy"):
 
 
 def test_idtoken_installs_trust_then_policy_then_reports(make_device, cssm):
+    """The guide's log (L5587-5595): COMM_RESTORED, the policy, the trust code, at once; the report goes out
+    and its ACK (with the policy again) arrives minutes later, when the device polls for the result."""
     dev = make_device(platform="ISR4331/K9", release="17.4.1a")
     _direct(dev, cssm)
     dev.set_usage(dev.profile.entitlements[0].name, 1)
     dev.advance_clock(60)
+    seq = dev.syslog()[-1].seq
     dev.trust_idtoken(make_token("Eg-SA", "Eg-VA"), all_members=False)
     trust = dev.trust_codes()[dev.udi]
     assert trust.installed_at == T0 + 60 and trust.source == "idtoken" and trust.usable
     assert trust.account == {"smart_account": "Eg-SA", "virtual_account": "Eg-VA"}
-    mnemonics = [m.mnemonic for m in dev.syslog()][-4:]
-    assert mnemonics == ["TRUST_INSTALL_SUCCESS", "POLICY_INSTALL_SUCCESS", "LICENSING", "POLICY_INSTALL_SUCCESS"]
+    assert [(m.mnemonic, m.time) for m in dev.syslog_since(seq)] == [
+        ("COMM_RESTORED", T0 + 60), ("POLICY_INSTALL_SUCCESS", T0 + 60), ("TRUST_INSTALL_SUCCESS", T0 + 60)]
+    assert texts(dev, "COMM_RESTORED") == ["Communications with Cisco Smart Software Manager (CSSM) restored."]
     assert texts(dev, "TRUST_INSTALL_SUCCESS") == [
         f"A new licensing trust code was successfully installed on P:ISR4331/K9,S:{dev.sn}."]
     assert dev.policy_in_use().name == "SLE Policy"
-    assert dev.timers().last_ack == T0 + 60 and dev.timers().last_report_push == T0 + 60
+    # the report went out with the trust; the ACK is fetched by the result poll 4 minutes later
+    t = dev.timers()
+    assert t.last_report_push == T0 + 60 and t.last_ack is None and t.next_ack_push_check == T0 + 60 + 240
+    assert {r.state for r in dev.report_list()} == {"UNACK", "OPEN"}
+    dev.advance_clock(300)                              # the simulated clock skips the wait
+    assert [(m.mnemonic, m.time) for m in dev.syslog_since(seq)][3:] == [
+        ("LICENSING", T0 + 300), ("POLICY_INSTALL_SUCCESS", T0 + 300)]
+    assert dev.timers().last_ack == T0 + 300
     assert {r.state for r in dev.report_list()} == {"ACK", "OPEN"}
+    assert dev.comm_statistics()["Result Polling"].success == 1
 
 
 def test_second_idtoken_without_force_is_refused(make_device, cssm):
@@ -118,3 +130,58 @@ def test_usage_file_carries_a_trust_request_from_17_7_1(make_device, cssm):
     assert (trust.source, trust.usable) == ("ack", True)     # the ACK's code overwrote it (R32)
     dev.save_usage("unreported", "v.txt")
     assert b"smartLicenseTrustRequest" not in dev.flash.read("v.txt")
+
+
+def test_second_idtoken_of_the_same_device_needs_force(make_device, cssm):
+    """L8892-8895: a UDI with a trust code gets no new one unless `force` is given; CSSM refuses and the
+    device logs TRUST_CODE_INSTALL_FAILED, changing nothing. With force, a new code replaces it."""
+    from emulator.frontends.cli import render
+    dev = make_device()
+    _direct(dev, cssm)
+    token = make_token("SA", "VA")
+    dev.trust_idtoken(token)
+    first = dev.trust_codes()[dev.udi]
+    dev.advance_clock(DAY)
+    before = render.show_license_status(dev)
+    with pytest.raises(DeviceError) as exc:
+        dev.trust_idtoken(token)
+    assert exc.value.code == "responsefailed"
+    assert texts(dev, "TRUST_CODE_INSTALL_FAILED") == [
+        f"The install of a new licensing trust code has failed on P:C8000V,S:{dev.sn}: "
+        "A trust code is already installed for this product instance."]
+    assert dev.trust_codes()[dev.udi] == first and render.show_license_status(dev) == before
+    dev.trust_idtoken(token, force=True)
+    assert dev.trust_codes()[dev.udi].installed_at == T0 + DAY
+    assert dev.trust_codes()[dev.udi].trust_id != first.trust_id
+
+
+@pytest.mark.parametrize("transport", ["smart", "callhome"])
+def test_directly_connected_needs_an_id_token(make_device, cssm, transport):
+    """L519-525: directly connected to CSSM, a device is trusted only through an ID token. Its scheduled
+    pushes do not go out (and carry no trust request) before that; `license smart sync` says why."""
+    dev = make_device(release="17.12.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now, policy="SLE Policy"))
+    dev.apply_config({"transport": transport})
+    dev.set_usage("network-advantage", 1)
+    dev.advance_clock(40 * DAY)                        # first push due 2 minutes after first use (R13)
+    assert dev.trust_codes() == {} and dev.timers().last_report_push is None
+    assert dev.comm_statistics()["Usage Reporting"].total == 0 and cssm.devices() == {}
+    with pytest.raises(DeviceError) as exc:
+        dev.sync()
+    assert exc.value.code == "notregistered"
+    assert str(exc.value) == ("% Trust establishment with an ID token is required before usage reporting can "
+                              "start: license smart trust idtoken <token> local")
+    dev.trust_idtoken(make_token("SA", "VA"))
+    assert dev.trust_codes()[dev.udi].source == "idtoken"
+    assert dev.timers().last_report_push == dev.now()
+    dev.advance_clock(DAY)                            # scheduled pushes go out from now on
+    assert dev.timers().last_ack is not None
+
+
+def test_through_cslu_the_first_push_brings_the_trust_code(make_device, cssm):
+    """The contrast (L481-489): through CSLU the push carries the trust request and the ACK the code."""
+    dev = make_device(release="17.12.1a")
+    dev.attach_outbound(LibraryOutbound(cssm, dev.now))
+    dev.set_usage("network-advantage", 1)
+    dev.advance_clock(DAY)
+    assert dev.trust_codes()[dev.udi].source == "ack"

@@ -12,7 +12,11 @@ MethodView per endpoint, whose methods are the ones it allows.
     POST /smartlic-service/import          an ACK / policy / SLAC / trust code: {"status", "message"}
 
 A signed report is exactly the envelope `license smart save usage` writes in a <RUMReport> element:
-{"payload": "<JSON text, signed>", "header": {"type": "rum"}, "signature": {...}}. Times in `usage_list`
+{"payload": "<JSON text, signed>", "signature": {...}} (before 17.7.1 with "header": {"type": "rum"} between
+them). `all-reports` and `days` are a collector's pull: after the reports come the device's pending requests,
+as members with a request header type (the trust request on 17.9.1a+, a pending SLAC request; see
+engine/artifacts.py), so that a collector copying every member into the upload carries them to CSSM and the
+ACK brings back the trust code and the SLAC. Times in `usage_list`
 are epoch seconds, like the report payload's own. The import body may be the raw XML (under any content
 type, as Cisco's sample sends it under application/json), its base64 encoding (the DevNet workflow), or a
 JSON string or one-member JSON object holding either."""
@@ -130,7 +134,7 @@ class ReportList(NativeView):
 
 class AllReports(NativeView):
     def get(self):
-        return _usage(device().collect_reports())
+        return _usage(device().collect_reports(with_requests=True))
 
 
 class Days(NativeView):
@@ -138,7 +142,7 @@ class Days(NativeView):
         count = DEFAULT_DAYS if n is None else bounded_uint(n, MAX_DAYS)
         if count is None:
             raise NativeError(400, f"the number of days must be 0..{MAX_DAYS}, not {shown(n)}")
-        return _usage(device().collect_reports(days=count))
+        return _usage(device().collect_reports(days=count, with_requests=True))
 
 
 class OneReport(NativeView):
