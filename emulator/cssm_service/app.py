@@ -157,6 +157,22 @@ def web_blueprint() -> Blueprint:
     def index():
         return Response(render_page(service()), mimetype="text/html")
 
+    @bp.post("/usage-data-files")
+    def upload():
+        """Reports > Usage Data Files > Upload: the file (raw body, or the multipart field `file`) in, its
+        answer (ACK, ACK bundle, trust code, SLAC, return acknowledgement) out. HTTP Basic with an API
+        client's id and secret; `?virtual_account=NAME` picks the account of new product instances."""
+        auth = request.authorization
+        if auth is None or auth.type != "basic" or not service().check_client(auth.username or "", auth.password or ""):
+            raise ApiError(401, "Log in with an API client's id and secret (HTTP Basic)", "UNAUTHORIZED",
+                           {"WWW-Authenticate": 'Basic realm="CSSM"'})
+        upload = request.files.get("file")
+        data = upload.read() if upload is not None else request.get_data(cache=False)
+        kind, answer = service().upload(data, request.args.get("virtual_account"))
+        name = {"ack-bundle": "ACK_bundle.tar.gz"}.get(kind, f"{kind}.txt")
+        return Response(answer, mimetype="application/gzip" if kind == "ack-bundle" else "application/xml",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-File-Kind": kind})
+
     return bp
 
 

@@ -554,6 +554,40 @@ class CssmService:
                         (poll_id, kind, now, ready_at, json.dumps(results), json.dumps(udis)))
         return poll_id
 
+    # ------------------------------------------------------------------ files uploaded in the portal
+    def upload(self, data: bytes, virtual_account: str | None = None) -> tuple[str, bytes]:
+        """Reports > Usage Data Files > Upload (and the other files a user uploads to CSSM): the answer
+        `slpemu cssm process` would give, with the product instances added to the inventory. Returns
+        (file kind, answer)."""
+        if not data:
+            raise ApiError(400, "The upload is empty", "EMPTY_FILE")
+        account = None
+        if virtual_account:
+            try:
+                account = self.account_of_va(virtual_account)
+            except ValueError as exc:
+                raise ApiError(404, str(exc), "ACCOUNT_NOT_FOUND") from None
+        with self.lock, self.db.transaction(), self.issuer.atomic():
+            now = self.now()
+            try:
+                result = self.issuer.process(data, now=now, policy=self.policy,
+                                             smart_account=account[1] if account else None,
+                                             virtual_account=account[2] if account else None)
+            except CssmError as exc:
+                raise ApiError(400, str(exc), "INVALID_FILE") from None
+            kind, answer = result[0], result[1]
+            if kind == "ack":
+                self._record_usage(data.decode("utf-8", errors="replace"), answer.decode(), now, "upload",
+                                   account[0] if account else None, None)
+            elif kind == "ack-bundle":
+                uploads, acks = _tar_files(data), _tar_files(answer)
+                for name, ack in acks.items():
+                    source = uploads.get(name[len("ACK_"):]) if name.startswith("ACK_") else None
+                    if source is not None:
+                        self._record_usage(source.decode("utf-8", errors="replace"), ack.decode(), now, "upload",
+                                           account[0] if account else None, None)
+            return kind, answer
+
     # ------------------------------------------------------------------ what the web page shows
     def inventory(self) -> list[dict]:
         now = self.now()
@@ -587,6 +621,29 @@ class _Duplicate(ApiError):
 
     def __init__(self):
         super().__init__(200, "Report already received.", "DUPLICATE_REPORT")
+
+
+def _tar_files(data: bytes) -> dict[str, bytes]:
+    """The files of a (nested) tar.gz bundle by base name."""
+    import io
+    import tarfile
+    from pathlib import PurePosixPath
+
+    out: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            for member in tar:
+                if member.isfile() and member.size <= 16 * 1024 * 1024:
+                    f = tar.extractfile(member)
+                    body = f.read() if f else b""
+                    name = PurePosixPath(member.name).name
+                    if name.endswith(".tar.gz"):
+                        out.update(_tar_files(body))
+                    else:
+                        out[name] = body
+    except (tarfile.TarError, EOFError, OSError):
+        return {}
+    return out
 
 
 def _data(body: bytes) -> dict:

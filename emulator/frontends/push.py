@@ -63,6 +63,8 @@ class Resolver:
         name = host.lower().rstrip(".")
         if name in self.hosts:
             host = self.hosts[name]
+        if name == "invalid" or name.endswith(".invalid"):      # RFC 6761 §6.4: never resolves, no query
+            raise CommError(DNS_FAILED)
         with self._lock:
             until = self._failed.get(name)
             if until is not None and until > time.monotonic():
