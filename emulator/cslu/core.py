@@ -231,7 +231,7 @@ class CsluService:
         row = self.db.one("SELECT * FROM reports WHERE seq = ?", (seq,))
         pid, sn = _split_udi(row["udi"])
         item = {"sudi": artifacts.sudi(pid, sn), "usage": json.loads(row["envelopes"] or "[]")}
-        if row["source"] == "push" or not item["usage"]:
+        if row["source"] in ("push", "pull-file") or not item["usage"]:
             item["smart_license"] = pushproto.b64(row["document"])       # the device's own file (docs/push-protocol.md)
         if not item["usage"]:
             del item["usage"]
@@ -358,7 +358,8 @@ class CsluService:
                     seq = None
                     if udi and (envelopes or got.document):
                         if envelopes or "<smartLicenseTrustRequest>" in document or "<smartLicenseAuthorizationRequest>" in document:
-                            seq = self._store_report(udi, row["tenant"], row["name"], "pull", now, document, envelopes)
+                            source = "pull" if got.envelopes is not None else "pull-file"
+                            seq = self._store_report(udi, row["tenant"], row["name"], source, now, document, envelopes)
                         self._contact(udi, None, row["tenant"], "pull", now)
                     self.db.execute("UPDATE devices SET last_collection = ?, last_error = NULL, udi = COALESCE(?, udi) "
                                     "WHERE name = ?", (now, udi, row["name"]))
