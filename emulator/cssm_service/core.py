@@ -494,6 +494,9 @@ class CssmService:
         try:
             usage = artifacts.parse_usage(document)
             envelopes = usage.envelopes
+            if hostname is None:               # the privacy data a 17.9.1+ usage file carries (L10352)
+                hostname = next((p["hostname"] for p in usage.privacy
+                                 if isinstance(p, dict) and isinstance(p.get("hostname"), str)), None)
         except ArtifactError:
             envelopes = []
         self._touch(pid, sn, now, va_id, hostname, channel, last_report=now)
