@@ -197,7 +197,9 @@ class HttpOutbound:
             if left <= 0:
                 raise CommError(TIMED_OUT)
             try:
-                return socket.create_connection(address, timeout=min(self.connect_timeout, left))
+                sock = socket.create_connection(address, timeout=min(self.connect_timeout, left))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # headers and body: no Nagle stall
+                return sock
             except ConnectionRefusedError as exc:
                 last = exc
             except (socket.timeout, TimeoutError):
