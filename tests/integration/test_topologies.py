@@ -268,3 +268,20 @@ def test_air_gapped(estate):
     pi = cssm.inventory()[f"PID:C8000V,SN:{dev.serial}"]
     assert pi["reports"] and pi["reports"][0]["channel"] == "upload"
     assert dev.syslog("COMM_FAILED") == []
+
+
+def test_ssm_onprem_pull(estate):
+    """§3.9: SSM On-Prem collects from a device of a local account over RESTCONF and returns the ACK."""
+    cssm = estate.cssm("--virtual-account", "Eg-VA", "--virtual-account", "Lab")
+    onprem = estate.cslu("--onprem", "--tls", "--tenant", "Lab=Eg-SA/Lab", cssm=cssm)
+    dev = estate.device()
+    dev.configure("license smart transport off")
+    dev.use("dna-advantage", 1)
+    dev.advance(DAY)
+    added = onprem.cli("device", "add", "r1", "--host", "127.0.0.1", "--method", "restconf", "--port",
+                       str(dev.ports["restconf"]), "--file-port", str(dev.ports["cli"]), "--tenant", "Lab")
+    assert added.returncode == 0, added.stderr
+    assert "error" not in onprem.cli("collect").stdout
+    assert "Import Data Successful" in onprem.cli("deliver").stdout
+    assert acked(dev.status())
+    assert cssm.inventory()[f"PID:C8000V,SN:{dev.serial}"]["virtual_account"] == "Lab"
