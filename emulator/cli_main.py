@@ -51,9 +51,16 @@ def main() -> None:
                    "in-process, as if the configured URL reached it.")
 @click.option("--builtin-cssm-policy", type=click.Choice(sorted(POLICY_PRESETS)), default=None,
               help="Custom policy the built-in CSSM hands out.")
+@click.option("--push-ca", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="PEM certificate(s) the device trusts for HTTPS to CSSM / CSLU / SSM On-Prem (default: the "
+                   "system's; `no license smart server-identity-check` skips the check).")
+@click.option("--push-timeout", default=20.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds a push, poll or request to the peer may take before COMM_FAILED (timeout).")
+@click.option("--ip-host", "ip_hosts", multiple=True,
+              help="NAME=ADDRESS in the device's host table, as IOS `ip host` (e.g. cslu-local=127.0.0.1); repeat.")
 def serve(platform, release, state_dir, hostname, serial, host, netconf_port, restconf_port, cli_port, http_port,
           tls_cert, tls_key, user, password, cssm_trust_anchor, frozen_clock, factory_trust, migrated_from,
-          migrated_licences, builtin_cssm, builtin_cssm_policy) -> None:
+          migrated_licences, builtin_cssm, builtin_cssm_policy, push_ca, push_timeout, ip_hosts) -> None:
     """Run one emulated device until interrupted."""
     options = DeviceOptions(platform=platform, release=release, hostname=hostname, serial=serial,
                             trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock, users={user: password},
@@ -64,6 +71,13 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
         device = open_device(state_dir, options)
     except Exception as exc:  # a bad profile, release or state dir: say why and stop
         raise click.ClickException(str(exc)) from None
+    if not builtin_cssm:     # online requests and pushes go over the network to the configured URL
+        from .frontends.push import HttpOutbound, parse_hosts
+        try:
+            device.attach_outbound(HttpOutbound(device, ca_file=push_ca, timeout=push_timeout,
+                                                hosts=parse_hosts(ip_hosts)))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     ticker = Ticker([device]).start()
     click.echo(f"slpemu {__version__}: {device.hostname} {device.udi} IOS XE {device.release} "
                f"({device.profile.family}), state in {Path(state_dir).resolve()}")
@@ -172,6 +186,11 @@ def cssm_keygen(out_prefix) -> None:
     Path(f"{out_prefix}.key").write_text(artifacts.private_key_to_pem(key))
     Path(f"{out_prefix}.pub").write_text(artifacts.public_key_to_pem(key.public_key()))
     click.echo(f"Wrote {out_prefix}.key and {out_prefix}.pub")
+
+
+from .cli_services import register as _register_services  # noqa: E402  (CSSM / CSLU services and tools)
+
+_register_services(main, cssm)
 
 
 if __name__ == "__main__":

@@ -66,10 +66,16 @@ def readme_commands() -> list[str]:
     return list(dict.fromkeys(commands))
 
 
+def is_service(command: str) -> bool:
+    """The long-running commands of "The whole estate on one machine" (each in its own terminal): run by
+    test_whole_estate_on_one_machine, in order, each until it says it is ready."""
+    return command.startswith(".venv/bin/slpemu ") and " serve " in f"{command} "
+
+
 def runnable() -> list:
     out = []
     for command in readme_commands():
-        if command.startswith(RUN):
+        if command.startswith(RUN) and not is_service(command):
             out.append(pytest.param(command, id=command[:60]))
     return out
 
@@ -79,7 +85,7 @@ def test_every_readme_command_is_run_or_named():
     assert commands, "no ```sh block found in the README"
     for command in commands:
         assert command.startswith(RUN) or command.split()[0] in NOT_RUN, f"README command neither run nor named: {command}"
-        if command.startswith(RUN):
+        if command.startswith(RUN) and not is_service(command):
             expectation(command)                 # each one has a check of its result
     assert {c.split()[0] for c in commands} >= {"curl", "ssh", "netconf-console2"}
     assert set(walkthroughs()) == set(WALKTHROUGH_CHECKS), "a walkthrough without its check, or a check without one"
@@ -326,3 +332,79 @@ def test_walkthrough(name, tmp_path, known_hosts):
         result = dev.run("set -e -o pipefail\n" + walkthroughs()[name])
         assert result.returncode == 0, result.stdout + result.stderr
         WALKTHROUGH_CHECKS[name](dev, result.stdout)
+
+
+# ---------------------------------------------------------------------------------------------- the whole estate
+
+ESTATE_PORTS = (8444, 8182, 2831, 8445, 2023)       # CSSM, CSLU, and the device's NETCONF, RESTCONF, CLI
+
+
+def _free_estate_address() -> str:
+    rng = random.Random()
+    for _ in range(50):
+        address = f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        try:
+            for port in ESTATE_PORTS:
+                with socket.socket() as s:
+                    s.bind((address, port))
+        except OSError:
+            continue
+        return address
+    raise RuntimeError("no free loopback address for the estate's ports")
+
+
+def test_whole_estate_on_one_machine(tmp_path):
+    """The README's three commands, verbatim but for the loopback address, each started as its own
+    process; then a licence in use, the clock moved, and the ACK back on the device through CSLU."""
+    import paramiko
+
+    commands = [c for c in readme_commands() if is_service(c)]
+    assert [c.split()[1] for c in commands] == ["cssm", "cslu", "serve"], commands
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "NO_PROXY": "*", "no_proxy": "*"}
+    address = _free_estate_address()
+    procs = []
+    try:
+        for command in commands:
+            proc = subprocess.Popen(["bash", "-c", "exec " + command.replace(README_ADDRESS, address)], cwd=tmp_path,
+                                    env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            output: list[str] = []
+            threading.Thread(target=lambda p=proc, o=output: o.extend(p.stdout), daemon=True).start()
+            procs.append((proc, output))
+            deadline = time.monotonic() + 60
+            while not any("Press Ctrl+C to stop." in line for line in output):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{command} did not start:\n" + "".join(output))
+                time.sleep(0.1)
+        http = requests.Session()
+        http.trust_env, http.verify, http.auth = False, False, ("admin", "admin")
+        device = f"https://{address}:8445/restconf/operations"
+        def rpc(name, data):
+            resp = http.post(f"{device}/slpemu-control:{name}", json={"slpemu-control:input": data},
+                             headers={"Content-Type": "application/yang-data+json"}, timeout=60)
+            assert resp.status_code in (200, 204), resp.text
+        rpc("set-usage", {"license": "dna-advantage", "count": 2})
+        rpc("advance-clock", {"seconds": "600"})            # pushed at +2 min, ACK polled 4 minutes later
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        client.connect(address, port=2023, username="admin", password="admin", allow_agent=False,
+                       look_for_keys=False, timeout=30)
+        try:
+            status = client.exec_command("show license status", timeout=60)[1].read().decode()
+        finally:
+            client.close()
+        assert "Cslu address: <empty>" in status and "INSTALLED on" in status, status
+        assert "Last ACK received: <none>" not in status, status
+        sn = re.search(r"PID:C8000V,SN:(\w+)", status).group(1)
+        cssm_page = http.get(f"https://{address}:8444/", timeout=30).text
+        cslu_page = http.get(f"http://{address}:8182/", timeout=30).text
+        assert f">{sn}<" in cssm_page and f"SN:{sn}" in cslu_page
+    finally:
+        for proc, _ in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
