@@ -140,5 +140,10 @@ def cssm_keygen(out_prefix) -> None:
     click.echo(f"Wrote {out_prefix}.key and {out_prefix}.pub")
 
 
+from .fleet.cli import fleet as _fleet  # noqa: E402  (`slpemu fleet …`)
+
+main.add_command(_fleet)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -164,6 +164,10 @@ class FleetSSHServer(SSHServer):
                         conn.close()
                         continue
                     conn.setblocking(True)
+                    try:                 # SSH set-up is many small writes: no Nagle/delayed-ACK stalls
+                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    except OSError:
+                        pass
                     th = threading.Thread(target=self._serve_connection, args=(conn, addr),
                                           name="fleet-ssh-conn", daemon=True)
                     with self._lock:
