@@ -61,6 +61,7 @@ LICENCES = {"C8000V": ["network-advantage", "dna-advantage"],
             "ISR4331/K9": ["appxk9", "securityk9"], "C8300-1N1S-6T": ["network-advantage", "dna-advantage"]}
 
 ROWS: list[tuple[str, str, str, str]] = []
+FLEETS: list = []
 
 
 def row(name: str, value: str, bar: str = "", verdict: str = "") -> None:
@@ -115,18 +116,33 @@ def device_endpoints(n: int, address_start: str, port_base: int) -> list[tuple[s
                          "id": s.id}) for s in plan.devices]
 
 
-def wait_accepting(endpoints: list[tuple[str, int]], deadline: float) -> bool:
+def answers(addr: str, port: int, https: bool) -> bool:
+    """The listener serves its protocol: an SSH banner, or a completed TLS handshake (a bound socket that
+    nobody accepts on would complete the TCP handshake alone)."""
+    try:
+        with socket.create_connection((addr, port), timeout=2) as sock:
+            if https:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with ctx.wrap_socket(sock, server_hostname=addr):
+                    return True
+            return sock.recv(64).startswith(b"SSH-2.0-")
+    except OSError:
+        return False
+
+
+def wait_accepting(endpoints: list[tuple[str, int]], deadline: float, proc: "FleetProcess | None" = None,
+                   https_ports: set[int] = frozenset()) -> bool:
     pending = list(endpoints)
-    while pending and time.monotonic() < deadline:
-        still = []
-        for addr, port in pending:
-            try:
-                socket.create_connection((addr, port), timeout=0.5).close()
-            except OSError:
-                still.append((addr, port))
-        pending = still
-        if pending:
-            time.sleep(0.1)
+    with cf.ThreadPoolExecutor(16) as pool:
+        while pending and time.monotonic() < deadline:
+            if proc is not None and proc.proc.poll() is not None:
+                raise SystemExit(f"the fleet exited: {proc.log.read_text().strip()}")
+            served = list(pool.map(lambda ep: answers(ep[0], ep[1], ep[1] in https_ports), pending))
+            pending = [ep for ep, good in zip(pending, served) if not good]
+            if pending:
+                time.sleep(0.2)
     return not pending
 
 
@@ -338,11 +354,13 @@ def main() -> None:
                         "127.1.255.254", "--frozen-clock"], tmp / "big", tmp / "big.log")
     eps = device_endpoints(n, "127.1.0.1", 41000)
     every = [(a, d[k]) for a, d in eps for k in ("ssh", "netconf", "https")]
-    accepting = wait_accepting(every, time.monotonic() + 300)
+    FLEETS.extend([base, big])
+    accepting = wait_accepting(every, time.monotonic() + 300, big, {41443})
     start_s = time.monotonic() - t0
     row("every listener accepting (from process start)", f"{start_s:.1f} s ({len(every)} listeners)", "< 30 s",
         ok(accepting and start_s < 30))
-    if not wait_accepting([(a, d[k]) for a, d in base_eps for k in ("ssh", "netconf", "https")], time.monotonic() + 60):
+    if not wait_accepting([(a, d[k]) for a, d in base_eps for k in ("ssh", "netconf", "https")], time.monotonic() + 60,
+                          base, {40443}):
         raise SystemExit("the 1-device fleet did not start")
     time.sleep(1.0)
     rss_start = big.rss_mb()
@@ -444,4 +462,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for fleet in FLEETS:
+            if fleet.proc.poll() is None:
+                fleet.stop()

@@ -44,6 +44,7 @@ def advance_in_processes(fleet, slots, edge: float, workers: int, progress) -> i
                         done += 1
                     progress(done)
                 fleet.store.fleet_put(rows)
+            fleet.stats["advanced_in_workers"] = fleet.stats.get("advanced_in_workers", 0) + len(remote)
         for slot in local:
             with fleet.use(slot) as device:
                 if device.now() < edge:

@@ -24,7 +24,8 @@ Inventory file (every key optional except that some device must come out of it):
     devices:
       - {hostname: core-1, platform: C8300-1N1S-6T, address: 127.1.9.1, serial: FDO2349A0X1}
 
-A group's `hostname` is a pattern (`{n}` 1-based index in the group, `{i}` in the fleet, `{group}`).
+A group's `hostname` is a pattern (`{n}` 1-based index in the group, `{i}` in the fleet, `{group}`, `{shard}`:
+the shard identity, so that shards of one inventory have different hostnames).
 The hostname is the device's id in the store and in the control API, so it must be unique.
 """
 
@@ -159,7 +160,8 @@ def quick_plan(count: int, platform_mix: str | None = None, release_mix: str | N
     plat_seq = _spread(platforms, count)
     rel_seq = _spread(releases, count)
     width = max(4, len(str(count)))
-    devices = [{"hostname": f"rtr-{i + 1:0{width}d}", "platform": plat_seq[i], "release": rel_seq[i]}
+    prefix = f"rtr-{options['shard']}-" if options.get("shard") not in (None, "") else "rtr-"
+    devices = [{"hostname": f"{prefix}{i + 1:0{width}d}", "platform": plat_seq[i], "release": rel_seq[i]}
                for i in range(count)]
     raw = {k: v for k, v in options.items() if v is not None}
     raw["devices"] = devices
@@ -255,12 +257,13 @@ def plan_from_mapping(raw: dict, source: str = "inventory") -> FleetPlan:
         for n in range(1, count + 1):
             fields = {**base, **{k: v for k, v in group.items() if k not in ("name", "count")}, "group": gname}
             try:
-                fields["hostname"] = pattern.format(n=n, i=len(entries) + 1, group=gname)
+                fields["hostname"] = pattern.format(n=n, i=len(entries) + 1, group=gname, shard=shard)
             except (KeyError, IndexError, ValueError) as exc:
                 raise InventoryError(f"{label}: hostname pattern {pattern!r} is not valid: {exc}") from None
             if count > 1 and fields["hostname"] == pattern:
                 raise InventoryError(f"{label}: hostname {pattern!r} has no {{n}}: {count} devices would share it")
             entries.append((f"{label} device {n}", fields))
+            fields["_short"] = f"groups[{gi}] ({gname}) device {n}"
     devices = raw.get("devices") or []
     if not isinstance(devices, list):
         raise InventoryError(f"{source}: devices must be a list")
@@ -273,6 +276,7 @@ def plan_from_mapping(raw: dict, source: str = "inventory") -> FleetPlan:
         _check_keys(dev, _DEVICE_KEYS, label)
         fields = {**base, **dev}
         fields.setdefault("hostname", f"rtr-{len(entries) + 1:04d}")
+        fields["_short"] = f"devices[{di}]" + (f" ({dev['hostname']})" if dev.get("hostname") else "")
         entries.append((label, fields))
     if not entries:
         raise InventoryError(f"{source}: the inventory holds no device (add groups or devices)")
@@ -294,13 +298,13 @@ def plan_from_mapping(raw: dict, source: str = "inventory") -> FleetPlan:
                 if (addr, port) in explicit:
                     raise InventoryError(f"{label}: address {addr} port {port} is already used by "
                                          f"{explicit[(addr, port)]}")
-                explicit[(addr, port)] = label
+                explicit[(addr, port)] = fields["_short"]
             fields["_endpoint"] = (addr, ports)
         if fields.get("serial"):
             serial = str(fields["serial"])
             if serial in seen_serials:
                 raise InventoryError(f"{label}: serial {serial} is already used by {seen_serials[serial]}")
-            seen_serials[serial] = label
+            seen_serials[serial] = fields["_short"]
     alloc.reserve(explicit)
     for label, fields in entries:
         hostname = str(fields["hostname"])
@@ -308,7 +312,7 @@ def plan_from_mapping(raw: dict, source: str = "inventory") -> FleetPlan:
             raise InventoryError(f"{label}: hostname {hostname!r} must be 1-63 letters, digits, '-', '_' or '.'")
         if hostname in seen_ids:
             raise InventoryError(f"{label}: hostname {hostname} is already used by {seen_ids[hostname]}")
-        seen_ids[hostname] = label
+        seen_ids[hostname] = fields["_short"]
         spec = device_spec(fields, plan, alloc, label, seen_serials)
         plan.devices.append(spec)
     return plan
@@ -341,12 +345,12 @@ def device_spec(fields: dict, plan: FleetPlan, alloc: "Allocator", label: str,
             raise InventoryError(f"{label}: serial {serial} of a virtual platform starts with 9")
     else:
         serial = generate_serial(profile, f"{plan.name}/{plan.shard}/{hostname}", taken=seen_serials)
-        seen_serials[serial] = label
+        seen_serials[serial] = fields.get("_short", label)
     if "_endpoint" in fields:
         address, ports = fields["_endpoint"]
     elif fields.get("address") is not None or fields.get("ports") is not None:
         address, ports = _explicit_endpoint(fields, plan, label)
-        alloc.claim(address, ports, label)
+        alloc.claim(address, ports, fields.get("_short", label))
     else:
         address, ports = alloc.next()
     users = _users(fields.get("users", DEFAULT_USERS), f"{label}: users")

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "slpemu.db"
 CLOCK_ROW = "#clock"
+NEW_SUMMARY = {"licenses": [], "licenses-in-use": 0, "compliance": "NO LICENSES IN USE"}   # never contacted yet
 DAY = 86400.0
 
 
@@ -121,8 +122,9 @@ class Fleet:
 
     # ================================================================== opening
     def open(self, progress: Callable[[int, int], None] | None = None) -> "Fleet":
-        """Opens the store and creates the devices that do not exist yet (nothing listens yet). Devices
-        added at run time (`add`) in an earlier run come back; a device removed stays removed."""
+        """Opens the store and registers the devices (nothing listens yet, nothing is loaded: a device is
+        created in the store on first contact, from its inventory entry). Devices added at run time (`add`)
+        in an earlier run come back; a device removed stays removed unless the inventory names it."""
         self.store = Store(self.state_dir / DB_NAME)
         if self.options.trust_anchor:
             self._anchor = artifacts.public_key_from_pem(Path(self.options.trust_anchor).read_bytes())
@@ -154,23 +156,15 @@ class Fleet:
             slot = Slot(spec)
             self._register(slot)
             row = rows.get(spec.id)
-            stored = row is not None and "due" in row and self.store.load_core(spec.id) is not None
-            if stored:
-                slot.due = row["due"]
-                slot.summary = row.get("summary", {})
+            if row is not None:
+                slot.due = row.get("due")
+                slot.summary = row.get("summary") or {}
                 if row.get("spec") != spec.to_dict():
                     dirty[spec.id] = {**row, "spec": spec.to_dict()}
                 self._push(slot)
-            else:
-                with self.use(slot, create=True):
-                    pass
-                dirty[spec.id] = self._row(slot, origin=(row or {}).get("origin", "inventory"))
-                self._evict(slot)
-            if progress:
+            # a device never contacted yet is created on first contact (its identity is in its entry)
+            if progress and (n % 100 == 0 or n == total):
                 progress(n, total)
-            if len(dirty) >= 256:
-                self.store.fleet_put(dirty)
-                dirty = {}
         self.store.fleet_put(dirty)
         return self
 
@@ -206,7 +200,7 @@ class Fleet:
         spec = slot.spec
         clock = Clock(self.clock.offset, self.clock.frozen_at)      # a new device starts on the fleet clock
         flash = Flash(self.state_dir / "flash" / spec.id)
-        new = create and self.store.load_core(spec.id) is None
+        new = self.store.load_core(spec.id) is None
         device = Device.create_or_load(self.store, spec.id, flash, platform=spec.platform, release=spec.release,
                                        hostname=spec.hostname, serial=spec.serial, clock=clock,
                                        trust_anchor=self._anchor, profile_dirs=self.options.profile_dirs)
@@ -218,6 +212,10 @@ class Fleet:
         slot.device = device
         slot.unsubscribe = device.subscribe(lambda kind, _obj, s=slot: self._changed(s) if kind == "change" else None)
         self.stats["loads"] += 1
+        if new:
+            self.stats["created"] = self.stats.get("created", 0) + 1
+            slot.summary = summarize(device)
+            self.store.fleet_put({slot.id: self._row_update(slot)})
         with self._lock:
             self._loaded[slot.id] = slot
         self._reschedule(slot)
@@ -629,7 +627,7 @@ class Fleet:
     # ================================================================== views
     def device_summary(self, slot: Slot) -> dict:
         device = slot.device
-        summary = summarize(device) if device is not None else dict(slot.summary)
+        summary = summarize(device) if device is not None else dict(slot.summary or NEW_SUMMARY)
         spec = slot.spec
         return {"id": spec.id, "hostname": summary.get("hostname", spec.hostname), "address": spec.address,
                 "ports": spec.ports.as_dict(), "pid": spec.platform, "sn": spec.serial,
