@@ -355,10 +355,16 @@ def main() -> None:
     eps = device_endpoints(n, "127.1.0.1", 41000)
     every = [(a, d[k]) for a, d in eps for k in ("ssh", "netconf", "https")]
     FLEETS.extend([base, big])
+    while "started in" not in big.log.read_text():
+        if big.proc.poll() is not None or time.monotonic() - t0 > 300:
+            raise SystemExit(f"the fleet did not start: {big.log.read_text()}")
+        time.sleep(0.05)
+    ready_s = time.monotonic() - t0
     accepting = wait_accepting(every, time.monotonic() + 300, big, {41443})
     start_s = time.monotonic() - t0
-    row("every listener accepting (from process start)", f"{start_s:.1f} s ({len(every)} listeners)", "< 30 s",
-        ok(accepting and start_s < 30))
+    row("fleet serving (process start to 'started')", f"{ready_s:.1f} s", "", "")
+    row("every listener answered its protocol (SSH banner / TLS)", f"{start_s:.1f} s ({len(every)} listeners)",
+        "< 30 s", ok(accepting and start_s < 30))
     if not wait_accepting([(a, d[k]) for a, d in base_eps for k in ("ssh", "netconf", "https")], time.monotonic() + 60,
                           base, {40443}):
         raise SystemExit("the 1-device fleet did not start")

@@ -167,6 +167,10 @@ def serve(inventory, count, platform_mix, release_mix, state_dir, port_base, add
           management_address, management_port, name, shard, user, password, builtin_cssm, frozen_clock, max_loaded,
           idle_seconds, https_threads, max_connections, workers, quiet) -> None:
     """Run a fleet from an INVENTORY file, or --count N devices, until interrupted."""
+    import logging
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # a client that drops its SSH connection before or during the handshake is not the fleet's error
+    logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
     from .inventory import InventoryError, load_inventory, quick_plan
     from .pool import FleetOptions
     from .service import FleetError, FleetService

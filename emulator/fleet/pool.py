@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 
 DB_NAME = "slpemu.db"
 CLOCK_ROW = "#clock"
+# Front-end objects are built one at a time: building a Flask application compiles its URL rules from
+# Python AST objects, and CPython 3.11 (before 3.11.8, gh-106905) can fail such compiles run on two threads at
+# once ("SystemError: AST constructor recursion depth mismatch").
+_BUILD_LOCK = threading.Lock()
 NEW_SUMMARY = {"licenses": [], "licenses-in-use": 0, "compliance": "NO LICENSES IN USE"}   # never contacted yet
 DAY = 86400.0
 
@@ -306,7 +310,7 @@ class Fleet:
         obj = slot.front.get(kind)
         if obj is not None:
             return obj
-        with slot.lock:
+        with slot.lock, _BUILD_LOCK:
             obj = slot.front.get(kind)
             if obj is None:
                 device = slot.device
