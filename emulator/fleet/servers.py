@@ -229,10 +229,47 @@ class _Listener:
         self.sock.close()
 
 
+class _Accepted:
+    """A connection accepted already, shaped as the listening socket cheroot's accept path takes."""
+
+    def __init__(self, sock: socket.socket, addr):
+        self._pair = (sock, addr)
+
+    def accept(self):
+        return self._pair
+
+
 class _Connections(connections.ConnectionManager):
     """cheroot's connection manager with any number of extra listening sockets in its selector: a new
-    connection on one is accepted (TLS handshake included) as cheroot accepts on its own socket, and
-    remembers the local address it came in on."""
+    connection on one is accepted at once, and its TLS handshake runs on a small pool of its own (not on
+    the selector thread, as cheroot does for its own socket: a client stalling in the handshake would hold
+    up every device's new connections); the connection remembers the local address it came in on."""
+
+    HANDSHAKE_THREADS = 8
+
+    def __init__(self, server):
+        super().__init__(server)
+        import concurrent.futures
+        self._handshakes = concurrent.futures.ThreadPoolExecutor(self.HANDSHAKE_THREADS,
+                                                                 thread_name_prefix="fleet-tls")
+
+    def _handshake(self, sock: socket.socket, addr, local) -> None:
+        try:
+            new_conn = self._from_server_socket(_Accepted(sock, addr))
+        except Exception:                                   # pragma: no cover - cheroot logs what it knows
+            log.debug("TLS handshake from %s failed", addr, exc_info=True)
+            sock.close()
+            return
+        if new_conn is None:
+            sock.close()
+            return
+        new_conn.slpemu_local = local
+        new_conn.remote_addr, new_conn.remote_port = addr[0], addr[1]
+        self.server.process_conn(new_conn)
+
+    def close(self):
+        self._handshakes.shutdown(wait=False, cancel_futures=True)
+        super().close()
 
     def add_listener(self, listener: _Listener) -> None:
         self._selector.register(listener.sock.fileno(), selectors.EVENT_READ, data=listener)
@@ -258,15 +295,12 @@ class _Connections(connections.ConnectionManager):
                     if new_conn is not None:
                         self.server.process_conn(new_conn)
                 elif isinstance(conn, _Listener):
-                    new_conn = self._from_server_socket(conn.sock)
-                    if new_conn is not None:
-                        new_conn.slpemu_local = conn.addr
+                    for _ in range(64):                    # what is queued on this listener
                         try:
-                            peer = new_conn.socket.getpeername()
-                            new_conn.remote_addr, new_conn.remote_port = peer[0], peer[1]
-                        except OSError:
-                            pass
-                        self.server.process_conn(new_conn)
+                            sock, addr = conn.sock.accept()
+                        except OSError:                    # nothing more (non-blocking), or closed
+                            break
+                        self._handshakes.submit(self._handshake, sock, addr, conn.addr)
                 else:
                     self._selector.unregister(sock_fd)
                     self.server.process_conn(conn)

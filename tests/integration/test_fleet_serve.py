@@ -77,6 +77,21 @@ def test_each_device_answers_as_itself_on_its_own_address(slpemu_fleet):
     assert service.ssh.listener_count == 6 and service.https.listener_count == 3
 
 
+@pytest.mark.slpemu_fleet(count=2)
+def test_a_client_silent_in_the_tls_handshake_holds_up_no_other_device(slpemu_fleet):
+    silent = [socket.create_connection((slpemu_fleet[0].host, slpemu_fleet[0].https_port), timeout=5)
+              for _ in range(3)]
+    try:
+        time.sleep(0.3)
+        t = time.monotonic()
+        assert restconf_udi(slpemu_fleet[1])["sn"] == slpemu_fleet[1].serial
+        assert restconf_udi(slpemu_fleet[0])["sn"] == slpemu_fleet[0].serial
+        assert time.monotonic() - t < 5
+    finally:
+        for sock in silent:
+            sock.close()
+
+
 @pytest.mark.slpemu_fleet(count=3)
 def test_nothing_listens_beyond_the_configured_addresses(slpemu_fleet):
     plan = slpemu_fleet.plan
