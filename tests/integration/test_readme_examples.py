@@ -45,6 +45,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequ
 
 def readme_commands() -> list[str]:
     text = README.read_text()
+    # the fleet section's commands run against a fleet: tests/integration/test_fleet_tools.py runs them
+    text = re.sub(r"^## Fleets\n.*?(?=^## )", "", text, flags=re.S | re.M)
     commands = []
     for block in re.findall(r"^```sh\n(.*?)^```", text, re.S | re.M):
         commands += [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
