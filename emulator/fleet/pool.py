@@ -482,16 +482,17 @@ class Fleet:
                     due_slots.append(slot)
                 ran += self._run_slots(due_slots, edge, lambda n: progress and progress(min(done + n, planned), planned))
                 done += len(due_slots)
-                # loaded devices follow the clock even with nothing due (their clock objects are live)
-                with self._lock:
-                    loaded = [s for s in self._loaded.values() if s.device is not None]
-                for slot in loaded:
-                    try:
-                        with self.use(slot) as device:
-                            if device.now() < edge - 0.001:
-                                device.set_clock(now=edge)
-                    except DeviceError:
-                        pass
+            # loaded devices with nothing due follow the clock too (their clock objects are live); the others
+            # catch up when next loaded
+            with self._lock:
+                loaded = [s for s in self._loaded.values() if s.device is not None]
+            for slot in loaded:
+                try:
+                    with self.use(slot) as device:
+                        if device.now() < target - 0.001:
+                            device.set_clock(now=target)
+                except DeviceError:
+                    pass
             self.store.fleet_put({CLOCK_ROW: self.clock.to_dict()})
             if progress:
                 progress(planned, planned)
