@@ -109,6 +109,11 @@ class FleetProcess:
             self.proc.kill()
 
 
+def _cpu(ps) -> float:
+    t = ps.cpu_times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def device_endpoints(n: int, address_start: str, port_base: int) -> list[tuple[str, dict]]:
     from emulator.fleet.inventory import quick_plan
     plan = quick_plan(n, PLATFORM_MIX, RELEASE_MIX, port_base=port_base, address_start=address_start)
@@ -476,10 +481,15 @@ def advance(args, big, eps, rng) -> None:
                     print("      set-usage failed:", r["errors"][:2])
         row("2 licences in use on every device", f"{time.monotonic() - t:.1f} s", "", "")
         t = time.monotonic()
+        cpu0 = _cpu(big.ps)
+        load0 = os.getloadavg()[0]
         r = big.rpc(mgmt, "advance-clock", {"days": args.days}, timeout=3600)
         elapsed = time.monotonic() - t
+        cpu = _cpu(big.ps) - cpu0
         row(f"advance {args.days} days fleet-wide", f"{elapsed:.1f} s ({r['devices-run']} devices ran)", "< 120 s",
             ok(elapsed < 120))
+        row("  CPU used (fleet + its worker processes) / load before", f"{cpu:.0f} CPU-s, {cpu / elapsed:.2f} cores "
+            f"busy / {load0:.1f}", "", "")
         row("resident memory afterwards", f"{big.rss_mb():.0f} MB", "", "")
         st = big.rpc(mgmt, "status", {})
         row("devices loaded afterwards / threads", f"{st['loaded']} / {st['threads']}", "", "")

@@ -6,11 +6,14 @@ held (their slots locked, not loaded here) while the workers run, so no connecti
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing
 from contextlib import ExitStack
 from pathlib import Path
 
 from .inventory import DeviceSpec
+
+log = logging.getLogger(__name__)
 
 
 def advance_in_processes(fleet, slots, edge: float, workers: int, progress) -> int:
@@ -30,20 +33,25 @@ def advance_in_processes(fleet, slots, edge: float, workers: int, progress) -> i
             dirs = [str(d) for d in fleet.options.profile_dirs]
             ctx = multiprocessing.get_context("spawn")
             by_id = {s.id: s for s in remote}
-            with cf.ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
-                futures = [pool.submit(advance_batch, str(fleet.store.path), str(fleet.state_dir),
-                                       [s.spec.to_dict() for s in batch], edge, anchor, dirs)
-                           for batch in batches]
-                rows = {}
-                for fut in cf.as_completed(futures):
-                    for sid, due, summary in fut.result():
-                        slot = by_id[sid]
-                        slot.summary = summary
-                        fleet._set_due(slot, due)
-                        rows[sid] = fleet._row_update(slot)
-                        done += 1
-                    progress(done)
-                fleet.store.fleet_put(rows)
+            rows = {}
+            try:
+                with cf.ProcessPoolExecutor(max_workers=min(workers, len(batches)), mp_context=ctx) as pool:
+                    futures = [pool.submit(advance_batch, str(fleet.store.path), str(fleet.state_dir),
+                                           [s.spec.to_dict() for s in batch], edge, anchor, dirs)
+                               for batch in batches]
+                    for fut in cf.as_completed(futures):
+                        for sid, due, summary in fut.result():
+                            slot = by_id.pop(sid)
+                            slot.summary = summary
+                            fleet._set_due(slot, due)
+                            rows[sid] = fleet._row_update(slot)
+                            done += 1
+                        progress(done)
+            except Exception:                   # a worker that cannot start or dies: the rest run here
+                log.warning("fleet advance workers failed; %d devices advance in-process", len(by_id),
+                            exc_info=True)
+                local = list(by_id.values()) + local
+            fleet.store.fleet_put(rows)
             fleet.stats["advanced_in_workers"] = fleet.stats.get("advanced_in_workers", 0) + len(remote)
         for slot in local:
             with fleet.use(slot) as device:
