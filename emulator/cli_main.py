@@ -192,6 +192,10 @@ from .cli_services import register as _register_services  # noqa: E402  (CSSM / 
 
 _register_services(main, cssm)
 
+from .fleet.cli import fleet as _fleet  # noqa: E402  (`slpemu fleet …`)
+
+main.add_command(_fleet)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -115,6 +115,40 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
 
+    # ------------------------------------------------------------------ fleet registry (emulator.fleet)
+    # One row per fleet member (its inventory entry, next due time, summary for the fleet page) and a few
+    # fleet-wide rows whose id starts with "#" (the fleet clock). Created on first use.
+    def _fleet_table(self) -> None:
+        if not getattr(self, "_fleet_ready", False):
+            self._db.execute("CREATE TABLE IF NOT EXISTS fleet (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+            self._fleet_ready = True
+
+    def fleet_rows(self) -> dict[str, dict]:
+        with self._lock:
+            self._fleet_table()
+            return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT id, body FROM fleet")}
+
+    def fleet_put(self, rows: dict[str, dict]) -> None:
+        """Writes the given fleet rows in one transaction."""
+        if not rows:
+            return
+        with self._lock:
+            self._fleet_table()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO fleet(id, body) VALUES(?, ?) "
+                                     "ON CONFLICT(id) DO UPDATE SET body=excluded.body",
+                                     [(k, json.dumps(v)) for k, v in rows.items()])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def fleet_delete(self, device_id: str) -> None:
+        with self._lock:
+            self._fleet_table()
+            self._db.execute("DELETE FROM fleet WHERE id=?", (device_id,))
+
     def delete_device(self, device_id: str) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")

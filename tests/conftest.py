@@ -30,3 +30,11 @@ def make_device(tmp_path):
 def texts(device, mnemonic=None):
     """The syslog texts of a device, optionally only those of one mnemonic."""
     return [m.text for m in device.syslog() if mnemonic is None or m.mnemonic == mnemonic]
+
+
+def pytest_configure(config):
+    # the markers of the slpemu pytest plugin (emulator.pytest_plugin), also where it is not installed as an
+    # entry point (a checkout run without `pip install -e .`)
+    from emulator.pytest_plugin import MARKERS
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)

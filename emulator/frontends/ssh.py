@@ -265,6 +265,12 @@ class SSHServer:
             return level
         return 15 if named else None
 
+    def connection_target(self, conn: socket.socket):
+        """What serves this connection: its users, handlers and subsystems (the attributes `_Interface`
+        reads: authenticate_password, authorized_keys_path, key_privilege, shell_handler, exec_handler,
+        subsystems, _spawn). This server itself; a fleet's server picks the device by local address."""
+        return self
+
     def start(self) -> "SSHServer":
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -355,12 +361,13 @@ class SSHServer:
             transport.auth_timeout = self.auth_timeout
             transport.banner_timeout = self.handshake_timeout
             transport.add_server_key(self.host_key)
-            for name, spec in self.subsystems.items():
+            target = self.connection_target(conn)
+            for name, spec in target.subsystems.items():
                 handler_class, args, kwargs = spec
                 transport.set_subsystem_handler(name, handler_class, *args, **kwargs)
             with self._lock:
                 self._transports.add(transport)
-            iface = _Interface(self, transport, addr)
+            iface = _Interface(target, transport, addr)
             try:
                 transport.start_server(server=iface)
             except (paramiko.SSHException, EOFError, OSError):

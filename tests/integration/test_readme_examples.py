@@ -57,6 +57,8 @@ def walkthroughs() -> dict[str, str]:
 
 def readme_commands() -> list[str]:
     text = README.read_text()
+    # the fleet section's commands run against a fleet: tests/integration/test_fleet_tools.py runs them
+    text = re.sub(r"^## Fleets\n.*?(?=^## )", "", text, flags=re.S | re.M)
     commands = []
     for block in sh_blocks():
         if WALKTHROUGH.match(block):
