@@ -46,8 +46,8 @@ WALKTHROUGH = re.compile(r"^# walkthrough: (.+)$", re.M)
 WALKTHROUGH_RUN = RUN + ("scp ", "python3 ")
 
 
-def sh_blocks() -> list[str]:
-    return re.findall(r"^```sh\n(.*?)^```", README.read_text(), re.S | re.M)
+def sh_blocks(text: str | None = None) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", README.read_text() if text is None else text, re.S | re.M)
 
 
 def walkthroughs() -> dict[str, str]:
@@ -60,7 +60,7 @@ def readme_commands() -> list[str]:
     # the fleet section's commands run against a fleet: tests/integration/test_fleet_tools.py runs them
     text = re.sub(r"^## Fleets\n.*?(?=^## )", "", text, flags=re.S | re.M)
     commands = []
-    for block in sh_blocks():
+    for block in sh_blocks(text):
         if WALKTHROUGH.match(block):
             continue
         commands += [line.strip() for line in block.splitlines() if line.strip() and not line.strip().startswith("#")]
