@@ -16,10 +16,21 @@ there in any test suite of a virtualenv that has slpemu:
     ``https_port``, ``restconf_url``, ``username``/``password``; parametrize it like ``slpemu_fleet``
     (``platform``, ``release``).
 
+``slpemu_cssm``
+    A running ``slpemu cssm serve`` (its own process, state dir and free port; processing delay 0): a
+    `emulator.testing.estate.Cssm` with ``.api_url`` (Cisco's REST API), ``.device_url`` (what
+    ``license smart url smart`` takes), ``.token(va)`` (an ID token), ``.api_token()`` (OAuth2),
+    ``.inventory()``, ``.advance(seconds)``, ``.page()``.
+``slpemu_cslu``
+    A running ``slpemu cslu serve`` connected to ``slpemu_cssm``: a `emulator.testing.estate.Cslu` with
+    ``.pi_url`` (what ``license smart url cslu`` takes), ``.cli(...)`` (device add, collect, deliver, ...),
+    ``.api(...)``, ``.advance(seconds)``, ``.page()``.
+``slpemu_estate``
+    Starts more of them on demand (``.cssm()``, ``.cslu(cssm=...)``, ``.device()`` as ``slpemu serve``
+    processes) and stops everything at the end of the test.
+
 Each fleet gets a random 127.x.y.0/24 block and a port base above 20000, so tests run unprivileged and
-side by side. ``slpemu_cssm`` / ``slpemu_cslu`` (the CSSM and CSLU simulators as HTTP services) belong to
-the issue that builds those services: they are not defined yet; until then a fleet can answer online
-requests in-process with ``builtin_cssm=True``.
+side by side; a fleet can also answer online requests in-process with ``builtin_cssm=True``.
 """
 
 from __future__ import annotations
@@ -194,3 +205,26 @@ def slpemu_device(request, tmp_path):
     with start_fleet(tmp_path / "slpemu-device", count=1, platform_mix=platform, release_mix=release,
                      **opts) as handle:
         yield handle.devices[0]
+
+
+@pytest.fixture
+def slpemu_estate(tmp_path):
+    """CSSM, CSLU and device processes on loopback, started on demand and stopped after the test."""
+    from .testing.estate import Estate
+    estate = Estate(tmp_path / "slpemu-estate")
+    try:
+        yield estate
+    finally:
+        estate.close()
+
+
+@pytest.fixture
+def slpemu_cssm(slpemu_estate):
+    """A running `slpemu cssm serve` (see the module docstring)."""
+    return slpemu_estate.cssm()
+
+
+@pytest.fixture
+def slpemu_cslu(slpemu_estate, slpemu_cssm):
+    """A running `slpemu cslu serve` connected to `slpemu_cssm` (see the module docstring)."""
+    return slpemu_estate.cslu(cssm=slpemu_cssm)

@@ -1,5 +1,5 @@
-"""The pytest plugin as a controller team uses it: a test file of theirs asks for `slpemu_fleet` and
-`slpemu_device` and talks to the devices; the plugin is declared as a `pytest11` entry point."""
+"""The pytest plugin as a controller team uses it: a test file of theirs asks for `slpemu_fleet`,
+`slpemu_device`, `slpemu_cssm` and `slpemu_cslu` and talks to them; the plugin is declared as a `pytest11` entry point."""
 
 from __future__ import annotations
 
@@ -32,7 +32,14 @@ def test_fleet_parametrized(slpemu_fleet):
 
 def test_device(slpemu_device):
     assert slpemu_device.host.startswith("127.") and slpemu_device.https_port > 1024
-    assert "slpemu_cssm" not in dir()
+
+def test_cssm_and_cslu(slpemu_cssm, slpemu_cslu):
+    bearer = {"Authorization": "Bearer " + slpemu_cssm.api_token()}
+    accounts = requests.get(slpemu_cssm.api_url + "/v2/accounts/search", headers=bearer, verify=False,
+                            timeout=30).json()["accounts"]
+    assert accounts and accounts[0]["virtual_accounts"]
+    assert slpemu_cslu.pi_url.endswith("/cslu/v1/pi")
+    assert "CSLU" in slpemu_cslu.page()
 '''
 
 
@@ -49,4 +56,4 @@ def test_a_users_test_file_gets_the_fixtures(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "3 passed" in out.stdout
+    assert "4 passed" in out.stdout

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.integration.estate import DAY, _session
+from emulator.testing.estate import DAY, _session
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 

@@ -13,7 +13,7 @@ import io
 
 import pytest
 
-from tests.integration.estate import DAY, run_cli
+from emulator.testing.estate import DAY, run_cli
 
 
 def acked(status: dict) -> bool:

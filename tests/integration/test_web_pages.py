@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.estate import DAY
+from emulator.testing.estate import DAY
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 

@@ -1,4 +1,5 @@
-"""A licensing estate on loopback for end-to-end tests: `slpemu cssm serve`, `slpemu cslu serve` and
+"""A licensing estate on loopback for end-to-end tests (the `slpemu_estate`, `slpemu_cssm` and `slpemu_cslu`
+fixtures of `emulator.pytest_plugin`, and this project's topology tests): `slpemu cssm serve`, `slpemu cslu serve` and
 `slpemu serve` devices started as separate processes, each with its own state dir and free ports, driven
 through their public interfaces (the device's SSH CLI and RESTCONF, the services' HTTP APIs), their clocks
 moved through the control RPCs. Every wait is bounded; `Estate.close()` stops whatever was started."""
@@ -22,7 +23,7 @@ import urllib3
 
 urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]      # the tree holding the `emulator` package these processes run
 START_TIMEOUT = 60
 DAY = 86400
 
