@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
@@ -12,7 +10,7 @@ import click
 from . import __version__
 from .cssm import POLICY_PRESETS, Cssm, CssmError
 from .engine import artifacts
-from .runtime import DeviceOptions, Ticker, open_device
+from .runtime import DeviceOptions, Ticker, open_device, wait_for_stop
 
 
 @click.group()
@@ -88,13 +86,8 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
     for line in servers.describe():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        wait_for_stop()
     finally:
         servers.stop()
         ticker.stop()

@@ -4,23 +4,12 @@ by `register(main, cssm)`."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
 
 import click
 
 from .cssm import POLICY_PRESETS
-
-
-def _wait_for_stop() -> None:
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+from .runtime import wait_for_stop
 
 
 def _url_host(host: str) -> str:
@@ -89,12 +78,12 @@ def cssm_serve(state_dir, host, port, hostname, base_path, token_path, accounts_
     click.echo(f"  REST API base:  {base}{'/' + base_path.strip('/') if base_path.strip('/') else ''}/")
     click.echo(f"  devices:        license smart url smart {base}{SMART_PATH}   (Call Home: {base}{CALLHOME_PATH})")
     click.echo(f"  web page:       {base}/   controls: {base}{CONTROL_PATH}/")
-    click.echo(f"  accounts:       " + "; ".join(f"{a['name']} ({a['domain']}): " + ", ".join(v['name'] for v in a['virtual_accounts'])
+    click.echo("  accounts:       " + "; ".join(f"{a['name']} ({a['domain']}): " + ", ".join(v['name'] for v in a['virtual_accounts'])
                                             for a in svc.accounts_search()["accounts"]))
     click.echo(f"  processing delay: {svc.delay:g} s")
     click.echo("Press Ctrl+C to stop.")
     try:
-        _wait_for_stop()
+        wait_for_stop()
     finally:
         server.stop()
         svc.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,3 +92,14 @@ class Ticker:
                     pass                    # a refused job step has been logged on the device already
                 except Exception:           # one device's bug must not stop every device's clock
                     log.exception("scheduled jobs of %s failed", device.device_id)
+
+
+def wait_for_stop() -> None:
+    """Blocks a foreground server command until Ctrl+C or SIGTERM (what `docker stop` and kubelet send)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..frontends.restconf.server import WsgiServer
 from ..frontends.restconf.tls import _write
-from .app import CALLHOME_PATH, DEFAULT_BASE_PATH, DEFAULT_TOKEN_PATH, SMART_PATH, create_app
+from .app import DEFAULT_BASE_PATH, DEFAULT_TOKEN_PATH, create_app
 from .core import AccountsConfig, ApiError, CssmService
 
 __all__ = ["AccountsConfig", "ApiError", "CssmService", "create_app", "service_certificate", "start_cssm"]

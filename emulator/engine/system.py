@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import threading
 import typing
-from dataclasses import fields, replace
+from dataclasses import replace
 
 from .context import Context
 from .errors import DeviceError

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import http.client
 import json
-import signal
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import click
+
+from ..runtime import wait_for_stop
 
 DEFAULT_STATE = "./slpemu-fleet"
 
@@ -209,13 +209,8 @@ def serve(inventory, count, platform_mix, release_mix, state_dir, port_base, add
     for line in service.describe():
         click.echo(line)
     click.echo("Press Ctrl+C to stop.")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        wait_for_stop()
     finally:
         service.stop()
 

@@ -13,8 +13,6 @@ Where the guide's example cannot be typed as printed on any IOS device, the test
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from emulator.engine.netconfig import HostEntry

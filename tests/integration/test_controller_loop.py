@@ -5,13 +5,11 @@ verbatim; SLACs without the CLI; replays refused on every channel with the state
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 import tarfile
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -222,7 +220,7 @@ def test_cisco_sample_client_offline_flow_end_to_end(router, tmp_path):
         assert dev.timers().last_ack == dev.now()                 # Last ACK received set
         assert {x.state for x in dev.report_list()} == {"ACK", "OPEN"}
         assert all(x.reason == "ACKED" for x in dev.report_list() if x.state == "ACK")
-        assert f"Last ACK received: " in r.ssh("show license status")
+        assert "Last ACK received: " in r.ssh("show license status")
         # the pulled trust request travelled in the bundle from 17.9.1a (L429, L493); not on 17.7 (L489)
         trust = dev.trust_codes().get(dev.udi)
         assert (trust.source if trust else None) == (None if dev_id == 1 else "ack")

@@ -8,12 +8,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-import tarfile
-import io
 
 import pytest
 
-from emulator.testing.estate import DAY, run_cli
+from emulator.testing.estate import DAY
 
 
 def acked(status: dict) -> bool:

@@ -364,9 +364,9 @@ def a_no_trustpoint(ctx, a):
     current = _sys(ctx).trustpoints
     if not any(t.name == name for t in current):
         raise DeviceError(f"% Trustpoint {name} not found")
-    if not ctx.confirm(f"% Removing an enrolled trustpoint will destroy all certificates\n"
-                       f"received from the related Certificate Authority.\n\n"
-                       f"Are you sure you want to do this? [yes/no]: "):
+    if not ctx.confirm("% Removing an enrolled trustpoint will destroy all certificates\n"
+                       "received from the related Certificate Authority.\n\n"
+                       "Are you sure you want to do this? [yes/no]: "):
         return None
     _set(ctx, trustpoints=tuple(t for t in current if t.name != name))
 
