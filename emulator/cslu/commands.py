@@ -83,7 +83,8 @@ def serve(state_dir, host, port, tls, hostname, tls_cert, tls_key, cssm_url, css
     """Run CSLU (or SSM On-Prem with --onprem) until interrupted: the product-instance receiver at
     /cslu/v1/pi, CSLU-initiated collection from a device list (native REST, RESTCONF, NETCONF), connected to
     a CSSM service over its REST API or disconnected (offline bundle export/import), and a web page at /."""
-    from ..cli_services import _url_host, _wait_for_stop
+    from ..cli_services import _url_host
+    from ..runtime import wait_for_stop
     from . import pull, start_cslu
     from .core import CsluService, transport_id
     from .cssm_client import CssmClient
@@ -117,7 +118,7 @@ def serve(state_dir, host, port, tls, hostname, tls_cert, tls_key, cssm_url, css
     click.echo(f"  web page:  {base}/   administration: {base}/api/v1/")
     click.echo("Press Ctrl+C to stop.")
     try:
-        _wait_for_stop()
+        wait_for_stop()
     finally:
         server.stop()
         svc.close()
