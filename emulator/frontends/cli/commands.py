@@ -299,22 +299,20 @@ def a_copy(ctx, a):
 
 
 def a_dir(ctx, a):
-    fs = a.get("fs", "bootflash:").rstrip(":").lower()
-    fs = {"flash": "bootflash"}.get(fs, fs)
+    flash = ctx.device.flash
     try:
-        files = ctx.device.flash.listdir(fs)
-    except Exception:
-        raise CliError(f"%Error opening {fs}:/ (No such device)") from None
-    lines = [f"Directory of {fs}:/", ""]
-    total = 0
+        fs, folder = flash.folder(a.get("fs", "bootflash:"))
+        files = flash.listdir(f"{fs}:{folder}")
+        usage = flash.usage(fs)
+    except FlashError as exc:
+        raise CliError(str(exc)) from None
+    lines = [f"Directory of {fs}:/{folder + '/' if folder else ''}", ""]
     for idx, (name, size, mtime) in enumerate(files, start=11):
         stamp = datetime.fromtimestamp(mtime, tz=timezone.utc).strftime("%b %d %Y %H:%M:%S")
         lines.append(f"{idx:<6} -rw- {size:>14}  {stamp} +00:00  {name}")
-        total += size
     if not files:
         lines.append("No files in directory")
-    capacity = 7897796608
-    lines += ["", f"{capacity} bytes total ({capacity - total} bytes free)"]
+    lines += ["", f"{usage.total} bytes total ({usage.free} bytes free)"]
     return "\n".join(lines) + "\n"
 
 
@@ -680,7 +678,7 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("write memory", a_write)
     g.add("copy WORD:src WORD:dst", a_copy, {"src": "Source file", "dst": "Destination file"})
     g.add("dir", a_dir)
-    g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:)"})
+    g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:, nvram:)"})
     g.add("more WORD:path", a_more, {"path": "File to display"})
     g.add("delete WORD:path", a_delete, {"path": "File to delete"})
     g.add("delete /force WORD:path", a_delete, {"path": "File to delete"})
