@@ -232,18 +232,19 @@ def a_terminal_timestamp(on: bool):
 
 
 def a_enable(ctx, a):
-    if ctx.session.privilege >= 15:
-        ctx.session.enabled = True
+    level = a.get("level", 15)
+    if ctx.session.login_privilege >= level:
+        ctx.session.set_privilege(level)
         return None
     answer = ctx.ask("Password: ", secret=True)
     if answer is not None and ctx.server.enable_password_ok(answer):
-        ctx.session.enabled = True
+        ctx.session.set_privilege(level)
         return None
     raise CliError("% Access denied")
 
 
 def a_disable(ctx, a):
-    ctx.session.enabled = False
+    ctx.session.set_privilege(min(1, ctx.session.login_privilege))
 
 
 def a_exit(ctx, a):
@@ -610,6 +611,8 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
     H = {"days": "Number of days"}
     g.add("show version", a_show_version)
     g.add("show clock", a_show_clock)
+    if not privileged:                 # user EXEC (privilege 1): every `show license` is privileged EXEC
+        return
     g.add("show license status", a_lic(R.show_license_status))
     g.add("show license all", a_lic(R.show_license_all))
     g.add("show license summary", a_lic(R.show_license_summary))
@@ -644,7 +647,7 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
             g.add("show platform hardware throughput level MB", a_show_throughput(False))
         if spec.level_scope == "crypto" or (spec.command or "").endswith("crypto"):
             g.add("show platform hardware throughput crypto", a_show_throughput(True))
-    if privileged:
+    if privileged:                     # (always true here; kept for the reader)
         g.add("show running-config", a_show_running)
         g.add("show startup-config", a_show_startup)
         g.add("show logging", a_show_logging)
@@ -667,12 +670,11 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("exit", a_exit)
     g.add("logout", a_exit)
     g.add("quit", a_exit, hidden=True)
-    if not privileged:
-        g.add("enable", a_enable)
-        g.add("enable <0-15>:level", a_enable)
-        return g
     g.add("enable", a_enable)
+    g.add("enable <0-15>:level", a_enable)
     g.add("disable", a_disable)
+    if not privileged:
+        return g
     g.add("configure terminal", a_configure)
     g.add("write", a_write)
     g.add("write memory", a_write)

@@ -43,6 +43,7 @@ class CliSession:
         self.device = server.device
         self.ssh = ssh_session
         self.interactive = interactive
+        self.login_privilege = ssh_session.privilege      # the user's level; `enable` raises the session's
         self.privilege = ssh_session.privilege
         self.enabled = self.privilege >= 15
         self.mode = "exec"
@@ -60,6 +61,11 @@ class CliSession:
         if self.length:
             self.length = height
         self.width = width
+
+    def set_privilege(self, level: int) -> None:
+        """`enable [level]` / `disable`: the session's privilege level (privileged EXEC at 15)."""
+        self.privilege = level
+        self.enabled = level >= 15
 
     # ------------------------------------------------------------------ prompts and grammars
     @property

@@ -557,6 +557,10 @@ class NetconfSession:
         that namespace; the RPCs of the device's YANG modules go through the shared data layer."""
         q = etree.QName(op)
         ns, name = q.namespace, q.localname
+        if self.privilege < WRITE_PRIVILEGE and (ns, name) != (BASE_NS, "close-session"):
+            # IOS XE: NETCONF-YANG is for privilege-15 users (NACM denies everything else to the others)
+            raise RpcError("access-denied", f"user {self.username} has privilege {self.privilege}; NETCONF needs "
+                           f"{WRITE_PRIVILEGE}", error_type="application", info={"bad-element": name})
         handler = getattr(self, "rpc_" + name.replace("-", "_"), None) if "_" not in name else None
         if handler is not None and getattr(handler, "namespace", BASE_NS) == ns:
             return handler(op)
