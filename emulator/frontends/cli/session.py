@@ -9,7 +9,7 @@ from ...engine import DeviceError
 from . import commands as C
 from . import render as R
 from .parser import ParseError, apply_pipes, split_pipe, tokenize
-from .terminal import Disconnected, MessageQueue, Terminal
+from .terminal import MAX_LINE, Disconnected, MessageQueue, Terminal
 
 
 class Ctx:
@@ -54,7 +54,7 @@ class CliSession:
         self.closing = False
         self.messages = MessageQueue()
         self.term = Terminal(ssh_session.channel, pty=ssh_session.pty and interactive,
-                             stop_event=server.stop_event)
+                             stop_event=server.stop_event, width=lambda: self.width)
         ssh_session.resize_listeners.append(self._resized)
 
     def _resized(self, width: int, height: int) -> None:
@@ -230,7 +230,7 @@ class CliSession:
 
     def run_exec(self, command: str) -> None:
         try:
-            out = self.execute(command)
+            out = self.execute(command[:MAX_LINE])          # what IOS's input buffer holds
             if out:
                 self.term.write_lines(out)
         except Disconnected:
