@@ -30,3 +30,29 @@ def make_device(tmp_path):
 def texts(device, mnemonic=None):
     """The syslog texts of a device, optionally only those of one mnemonic."""
     return [m.text for m in device.syslog() if mnemonic is None or m.mnemonic == mnemonic]
+
+
+# ---------------------------------------------------------------------------------------------- figures
+# The hardening suites record what they measured (inputs tried, errors, medians...) here; the figures are
+# printed at the end of the run and, when SLPEMU_FIGURES names a file, written there as JSON
+# (docs/security.md quotes them).
+FIGURES: dict = {}
+
+
+@pytest.fixture(scope="session")
+def figures() -> dict:
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    import json
+    import os
+    terminalreporter.section("hardening figures")
+    for name, value in sorted(FIGURES.items()):
+        terminalreporter.write_line(f"{name}: {json.dumps(value, sort_keys=True)}")
+    target = os.environ.get("SLPEMU_FIGURES")
+    if target:
+        with open(target, "w") as f:
+            json.dump(FIGURES, f, indent=2, sort_keys=True)
