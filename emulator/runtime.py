@@ -11,7 +11,7 @@ from pathlib import Path
 from .cssm import Cssm, LibraryOutbound
 from .engine import Clock, Device, DeviceError, Flash
 from .engine import artifacts
-from .store import Store
+from .store import StateDirLock, Store
 
 DB_NAME = "slpemu.db"
 
@@ -36,7 +36,23 @@ class DeviceOptions:
 def open_device(state_dir: str | Path, options: DeviceOptions, store: Store | None = None) -> Device:
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    store = store or Store(state_dir / DB_NAME)
+    own_store = store is None
+    if own_store:                   # one process per state dir: StateDirInUse names the one holding it
+        lock = StateDirLock(state_dir).acquire()
+        try:
+            store = Store(state_dir / DB_NAME, dir_lock=lock)
+        except BaseException:
+            lock.release()
+            raise
+    try:
+        return _open(state_dir, options, store)
+    except BaseException:
+        if own_store:
+            store.close()
+        raise
+
+
+def _open(state_dir: Path, options: DeviceOptions, store: Store) -> Device:
     anchor = None
     if options.trust_anchor:
         anchor = artifacts.public_key_from_pem(Path(options.trust_anchor).read_bytes())

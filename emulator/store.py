@@ -5,7 +5,9 @@ in one transaction: a process killed at any moment leaves the last committed ope
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -42,10 +44,61 @@ class StoreError(RuntimeError):
     pass
 
 
+class StateDirInUse(StoreError):
+    """Another process (or another device in this one) holds the state dir."""
+
+
+class StateDirLock:
+    """An exclusive OS lock (flock) on `<state dir>/slpemu.lock`, holding the owner's process id. The kernel
+    releases it when the process ends, however it ends (kill -9 included)."""
+
+    NAME = "slpemu.lock"
+
+    def __init__(self, state_dir: str | Path):
+        self.state_dir = Path(state_dir)
+        self.path = self.state_dir / self.NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> "StateDirLock":
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise StateDirInUse(f"state dir {self.state_dir.resolve()} is in use by process {holder or '?'} "
+                                f"({_command_of(holder)}); stop it or choose another --state-dir") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+
+
+def _command_of(pid: str) -> str:
+    """The command line of a process, shortened (Linux /proc; "unknown command" elsewhere)."""
+    try:
+        raw = Path(f"/proc/{int(pid)}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return "unknown command"
+    text = " ".join(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
 class Store:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, dir_lock: StateDirLock | None = None):
+        """`dir_lock`: the held lock of the state dir, released by `close()`."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.dir_lock = dir_lock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -64,6 +117,8 @@ class Store:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self.dir_lock is not None:
+            self.dir_lock.release()
 
     # ------------------------------------------------------------------ reads
     def load_core(self, device_id: str) -> dict | None:

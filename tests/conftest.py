@@ -38,3 +38,29 @@ def pytest_configure(config):
     from emulator.pytest_plugin import MARKERS
     for line in MARKERS:
         config.addinivalue_line("markers", line)
+
+
+# ---------------------------------------------------------------------------------------------- figures
+# The hardening suites record what they measured (inputs tried, errors, medians...) here; the figures are
+# printed at the end of the run and, when SLPEMU_FIGURES names a file, written there as JSON
+# (docs/security.md quotes them).
+FIGURES: dict = {}
+
+
+@pytest.fixture(scope="session")
+def figures() -> dict:
+    return FIGURES
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES:
+        return
+    import json
+    import os
+    terminalreporter.section("hardening figures")
+    for name, value in sorted(FIGURES.items()):
+        terminalreporter.write_line(f"{name}: {json.dumps(value, sort_keys=True)}")
+    target = os.environ.get("SLPEMU_FIGURES")
+    if target:
+        with open(target, "w") as f:
+            json.dump(FIGURES, f, indent=2, sort_keys=True)

@@ -119,6 +119,7 @@ class Device(StateView):
         st = from_stored(stored)
         self.clock.restore(st.clock.__dict__)
         profile = load_profile(st.identity.platform, extra_dirs=self.profile_dirs)
+        self.flash.set_sizes(profile.filesystems)          # the platform's file-system sizes
         reports = {r["id"]: _builtin_signed(Report.from_dict(r), profile.software_id)
                    for r in self.store.load_reports(self.device_id)}
         self._syslog = deque((Syslog(**{**b, "seq": seq}) for seq, b in

@@ -346,6 +346,10 @@ class SSHServer:
                 conn.close()
                 continue
             conn.settimeout(None)
+            try:                      # interactive and request/response traffic: no Nagle delay
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
             th = threading.Thread(target=self._serve_connection, args=(conn, addr),
                                   name=f"{self.name}-conn", daemon=True)
             with self._lock:

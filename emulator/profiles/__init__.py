@@ -61,6 +61,9 @@ boot_levels         :class:`BootLevels` -- ``levels``, ``addons``, ``default_lev
 show_version        :class:`ShowVersionSpec` -- ``software_name`` (``ISR Software``),
                     ``image`` (``X86_64_LINUX_IOSD-UNIVERSALK9-M``), ``image_file`` (with a
                     ``{version}`` placeholder, e.g. ``17.03.02``), ``processor_line``.
+filesystems         ``{name: bytes total}`` of the device's file systems as ``dir`` shows them
+                    (``bootflash``, ``harddisk``, ``nvram``); optional, each name defaults to the
+                    emulator's (a C8000V's 8 GB disk, 32 MiB NVRAM).
 entitlements        tuple of :class:`Entitlement`.
 inferred            profile fields that are assumptions, not guide facts; nested ones are listed
                     with their section (``throughput.default_level``, ``agent_version.default``).
@@ -374,6 +377,7 @@ class Profile:
     show_version: ShowVersionSpec
     entitlements: tuple[Entitlement, ...]
     inferred: tuple[str, ...] = ()
+    filesystems: Mapping[str, int] = field(default_factory=dict, hash=False)
     source: str = ""
     _index: Mapping[str, Entitlement] = field(default_factory=dict, repr=False, compare=False, hash=False)
     _index_ci: Mapping[str, Entitlement] = field(default_factory=dict, repr=False, compare=False, hash=False)
@@ -441,6 +445,7 @@ _PROFILE_KEYS = {
     "supports_plr", "plr_min_release", "supports_utility", "utility_min_release",
     "slac_return_allowed", "dlc_supported", "pak_supported", "cssm_product_type", "software_id",
     "hseck9", "throughput", "agent_version", "boot_levels", "show_version", "entitlements", "inferred",
+    "filesystems",
 }
 _MERGE_KEYS = {"extends", "entitlements_prepend", "entitlements_append", "entitlements_remove"}
 _ENT_KEYS = {
@@ -458,6 +463,7 @@ _HSECK9_KEYS = {"dna_hsec_from", "device_specific", "license_feature", "inferred
 _AGENT_KEYS = {"default", "by_release", "inferred"}
 _BOOT_KEYS = {"levels", "addons", "default_level", "default_addon", "inferred"}
 _SHOW_FIELDS = ("software_name", "image", "image_file", "processor_line")
+_FILESYSTEM_NAMES = {"bootflash", "harddisk", "nvram"}
 
 
 class _Ctx:
@@ -832,6 +838,13 @@ def _build_profile(raw: dict, path: Path) -> Profile:
         raise ctx.fail("supports_plr needs plr_min_release")
     if supports_utility and not util_min:
         raise ctx.fail("supports_utility needs utility_min_release")
+    fsr = ctx.mapping(raw.get("filesystems") or {}, "filesystems")
+    filesystems = {}
+    for fs_name, size in fsr.items():
+        if fs_name not in _FILESYSTEM_NAMES or isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ctx.fail(f"filesystems: {fs_name!r}: {size!r} is not a file system of "
+                           f"{sorted(_FILESYSTEM_NAMES)} with a size in bytes")
+        filesystems[fs_name] = size
     software_id = ctx.string(raw.get("software_id"), "software_id")
     if not FULL_TAG_RE.match(software_id):
         raise ctx.fail(f"software_id {software_id!r} is not a regid tag")
@@ -859,6 +872,7 @@ def _build_profile(raw: dict, path: Path) -> Profile:
         boot_levels=bspec,
         show_version=sspec,
         entitlements=ents,
+        filesystems=filesystems,
         inferred=ctx.strings(raw.get("inferred"), "inferred") + nested_inferred,
         source=str(path),
         _index=index,

@@ -397,7 +397,7 @@ def test_edit_config_refusals(server):
 
 def test_access_denied_below_privilege_15(server):
     c = Client(server, privilege=1)
-    c.ok(get(lic("<state><version/></state>")))
+    c.error(get(lic("<state><version/></state>")), "access-denied", "application")     # NETCONF needs 15
     c.error(edit(lic("<config><custom-id>X</custom-id></config>")), "access-denied", "application")
     c.error("<lock><target><running/></target></lock>", "access-denied")
     c.error(f'<set-usage xmlns="{CTL}"><license>network-advantage</license><count>1</count></set-usage>',

@@ -116,18 +116,18 @@ def test_profile_loads_and_validates(pid):
 # bases, `extends`, comments) is proven not to change a platform.  A deliberate catalogue change
 # updates the digest: the failure message prints the new one.
 PROFILE_DIGESTS = {
-    "ASR1001-X": "c3d118804ab4d960",
-    "C1111-8P": "6b28b589b65a35bd",
-    "C8000V": "c465abfb498cb61a",
-    "C8200-1N-4T": "97ccce317b1945f4",
-    "C8300-1N1S-4T2X": "d59ac3ec7c9451dd",
-    "C8300-1N1S-6T": "c4e20f7990703f41",
-    "C8500-12X": "7ae5c68c07484dbf",
-    "CSR1000V": "0071e9564c0343d8",
-    "ISR4331/K9": "c7ba73aa6433b9a9",
-    "ISR4351/K9": "33faa6de20ea4ba6",
-    "ISR4431/K9": "886745150d4871d8",
-    "ISR4461/K9": "961cd998359cf160",
+    "ASR1001-X": "33d48d610d93b157",
+    "C1111-8P": "2fd433fda9d09cbe",
+    "C8000V": "70b28f572e6cb886",
+    "C8200-1N-4T": "a4c5909a971bcc16",
+    "C8300-1N1S-4T2X": "833bf4ef9c8f6125",
+    "C8300-1N1S-6T": "ce451614df288525",
+    "C8500-12X": "4b7042f6f223b0db",
+    "CSR1000V": "797625e75a124f85",
+    "ISR4331/K9": "0f59d73ab5bf80ca",
+    "ISR4351/K9": "d4a669a0e6718835",
+    "ISR4431/K9": "800d0cf048bd076f",
+    "ISR4461/K9": "e16791a6e1744d70",
 }
 
 

@@ -88,7 +88,7 @@ class CliServer:
         if text.split(" ", 1)[0] == "scp":
             status = 1
             try:
-                status = run_scp(self.device, ssh_session.channel, text)
+                status = run_scp(self.device, ssh_session.channel, text, privilege=ssh_session.privilege)
             finally:
                 chan = ssh_session.channel
                 try:
@@ -104,10 +104,24 @@ class CliServer:
 def _sftp_server_class():
     import paramiko
 
+    from .filexfer import _Handle
+
     class FlashSFTPServer(paramiko.SFTPServer):
-        """paramiko's SFTP server, ending with an exit status as OpenSSH's scp (SFTP mode) expects."""
+        """paramiko's SFTP server, ending with an exit status as OpenSSH's scp (SFTP mode) expects; a file
+        the client never closed (it went away mid-upload) is dropped, not kept half-written; a failure the
+        flash explained (`%Error writing ... (No space left on device)`) is the status message."""
+
+        def _send_status(self, request_number, code, desc=None):
+            iface = getattr(self, "server", None)
+            if code != paramiko.SFTP_OK and desc is None and getattr(iface, "last_error", None):
+                desc, iface.last_error = iface.last_error, None
+            return super()._send_status(request_number, code, desc)
 
         def finish_subsystem(self):
+            for handle in list(self.file_table.values()):
+                if isinstance(handle, _Handle):
+                    handle.abort()
+                    handle.writer = None
             try:
                 self.get_channel().send_exit_status(0) if hasattr(self, "get_channel") else \
                     self.sock.send_exit_status(0)

@@ -235,18 +235,19 @@ def a_terminal_timestamp(on: bool):
 
 
 def a_enable(ctx, a):
-    if ctx.session.privilege >= 15:
-        ctx.session.enabled = True
+    level = a.get("level", 15)
+    if ctx.session.login_privilege >= level:
+        ctx.session.set_privilege(level)
         return None
     answer = ctx.ask("Password: ", secret=True)
     if answer is not None and ctx.server.enable_password_ok(answer):
-        ctx.session.enabled = True
+        ctx.session.set_privilege(level)
         return None
     raise CliError("% Access denied")
 
 
 def a_disable(ctx, a):
-    ctx.session.enabled = False
+    ctx.session.set_privilege(min(1, ctx.session.login_privilege))
 
 
 def a_exit(ctx, a):
@@ -316,31 +317,31 @@ def a_copy(ctx, a):
     return f"{len(data)} bytes copied in 0.001 secs ({len(data) * 1000} bytes/sec)\n"
 
 
-DIR_CAPACITY = 7897796608
-
-
 def a_dir(ctx, a):
-    fs, _, name = a.get("fs", "bootflash:").partition(":")
-    fs = {"flash": "bootflash"}.get(fs.lower(), fs.lower())
-    if name.strip("/"):                                      # `dir bootflash:/<file>` (netmiko)
-        try:
-            return netcopy.dir_file(ctx.device.flash, fs, name.strip("/"), DIR_CAPACITY)
-        except netcopy.CopyError as exc:
-            raise CliError(str(exc)) from None
+    flash = ctx.device.flash
+    target = a.get("fs", "bootflash:")
     try:
-        files = ctx.device.flash.listdir(fs)
-    except Exception:
-        raise CliError(f"%Error opening {fs}:/ (No such device)") from None
-    lines = [f"Directory of {fs}:/", ""]
-    total = 0
+        fs, folder = flash.folder(target)
+    except FlashError as exc:
+        fs, _, name = target.partition(":")
+        if not name.strip("/") or "(No such file or directory)" not in str(exc):
+            raise CliError(str(exc)) from None
+        try:                                                # `dir bootflash:/<file>` (netmiko)
+            return netcopy.dir_file(flash, {"flash": "bootflash"}.get(fs.lower(), fs.lower()), name.strip("/"))
+        except netcopy.CopyError as err:
+            raise CliError(str(err)) from None
+    try:
+        files = flash.listdir(f"{fs}:{folder}")
+        usage = flash.usage(fs)
+    except FlashError as exc:
+        raise CliError(str(exc)) from None
+    lines = [f"Directory of {fs}:/{folder + '/' if folder else ''}", ""]
     for idx, (name, size, mtime) in enumerate(files, start=11):
         stamp = datetime.fromtimestamp(mtime, tz=timezone.utc).strftime("%b %d %Y %H:%M:%S")
         lines.append(f"{idx:<6} -rw- {size:>14}  {stamp} +00:00  {name}")
-        total += size
     if not files:
         lines.append("No files in directory")
-    capacity = DIR_CAPACITY
-    lines += ["", f"{capacity} bytes total ({capacity - total} bytes free)"]
+    lines += ["", f"{usage.total} bytes total ({usage.free} bytes free)"]
     return "\n".join(lines) + "\n"
 
 
@@ -662,6 +663,8 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
     H = {"days": "Number of days"}
     g.add("show version", a_show_version)
     g.add("show clock", a_show_clock)
+    if not privileged:                 # user EXEC (privilege 1): every `show license` is privileged EXEC
+        return
     g.add("show license", a_lic(R.show_license))
     g.add("show license status", a_lic(R.show_license_status))
     g.add("show license all", a_lic(R.show_license_all))
@@ -697,7 +700,7 @@ def _shows(g: Grammar, device, privileged: bool) -> None:
             g.add("show platform hardware throughput level MB", a_show_throughput(False))
         if spec.level_scope == "crypto" or (spec.command or "").endswith("crypto"):
             g.add("show platform hardware throughput crypto", a_show_throughput(True))
-    if privileged:
+    if privileged:                     # (always true here; kept for the reader)
         g.add("show running-config", a_show_running)
         g.add("show startup-config", a_show_startup)
         g.add("show logging", a_show_logging)
@@ -720,18 +723,17 @@ def exec_grammar(device, privileged: bool) -> Grammar:
     g.add("exit", a_exit)
     g.add("logout", a_exit)
     g.add("quit", a_exit, hidden=True)
-    if not privileged:
-        g.add("enable", a_enable)
-        g.add("enable <0-15>:level", a_enable)
-        return g
     g.add("enable", a_enable)
+    g.add("enable <0-15>:level", a_enable)
     g.add("disable", a_disable)
+    if not privileged:
+        return g
     g.add("configure terminal", a_configure)
     g.add("write", a_write)
     g.add("write memory", a_write)
     g.add("copy WORD:src WORD:dst", a_copy, {"src": "Source file", "dst": "Destination file"})
     g.add("dir", a_dir)
-    g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:)"})
+    g.add("dir WORD:fs", a_dir, {"fs": "File system (bootflash:, flash:, harddisk:, nvram:)"})
     g.add("more WORD:path", a_more, {"path": "File to display"})
     g.add("verify /md5 WORD:path", a_verify_md5, {"path": "File to verify"})
     g.add("verify /md5 WORD:path WORD:md5", a_verify_md5, {"path": "File to verify", "md5": "MD5 signature"})

@@ -1,13 +1,20 @@
 """SCP (legacy `scp -t` / `scp -f` exec protocol) and SFTP on the CLI's SSH port, reading and writing the
-device flash (`ip scp server enable` semantics; both follow that setting).
+device flash (`ip scp server enable` semantics; both follow that setting). File transfer needs privilege
+level 15, as on IOS.
 
-Paths: `bootflash:name`, `flash:name`, `harddisk:name`, `/bootflash/name`, or a bare `name` (bootflash:).
-The SFTP root `/` lists the file systems as folders.
+Paths: `bootflash:name`, `flash:name`, `harddisk:name`, `nvram:name`, `/bootflash/name`, or a bare `name`
+(bootflash:). The SFTP root `/` lists the file systems as folders. Every path stays inside the device's
+file systems (`emulator.engine.flash`); what does not is refused with IOS's `%Error opening` text (SCP) or
+an SFTP permission/no-such-file status.
+
+Uploads stream to disk through `Flash.open_writer` (memory stays bounded whatever the file size), count
+against the file system's size as they grow, and leave nothing behind when they fail or the client goes
+away before closing the file: a full file system answers `%Error writing <path> (No space left on
+device)`. Downloads stream from disk too.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import shlex
 import stat
@@ -15,9 +22,11 @@ import time
 
 import paramiko
 
-from ...engine.flash import FILESYSTEMS, FlashError
+from ...engine.flash import ALIASES, FILESYSTEMS, NETWORK_SCHEMES, FlashError
 
 SCP_DISABLED = "scp: the SCP server of this device is disabled (ip scp server enable)\n"
+PRIVILEGE_NEEDED = 15
+CHUNK = 32768
 
 
 def flash_path(path: str) -> str | None:
@@ -32,7 +41,7 @@ def flash_path(path: str) -> str | None:
     parts = [x for x in p.split("/") if x not in ("", ".")]
     if not parts:
         return None
-    fs = {"flash": "bootflash"}.get(parts[0], parts[0])
+    fs = ALIASES.get(parts[0], parts[0])
     if fs in FILESYSTEMS:
         rest = "/".join(parts[1:])
         return f"{fs}:{rest}" if rest else None
@@ -46,8 +55,23 @@ def is_folder(flash, path: str) -> str | None:
         return "bootflash"
     if p.endswith(":"):
         p = p[:-1]
-    name = {"flash": "bootflash"}.get(p.lstrip("/"), p.lstrip("/"))
+    name = ALIASES.get(p.lstrip("/"), p.lstrip("/"))
     return name if name in FILESYSTEMS else None
+
+
+def _folder_of(flash, target: str) -> str | None:
+    """`fs:folder` when the target names an existing folder (a file system or a folder in one)."""
+    fs = is_folder(flash, target)
+    if fs is not None:
+        return f"{fs}:"
+    path = flash_path(target)
+    if path is None:
+        return None
+    try:
+        fs, folder = flash.folder(path)
+    except FlashError:
+        return None
+    return f"{fs}:{folder}/" if folder else f"{fs}:"
 
 
 # ====================================================================== SCP
@@ -69,24 +93,13 @@ def _read_line(chan, limit: int = 4096) -> bytes:
     return buf
 
 
-def _read_exact(chan, n: int) -> bytes:
-    chunks = []
-    while n > 0:
-        data = chan.recv(min(n, 32768))
-        if not data:
-            raise ScpError("unexpected end of input")
-        chunks.append(data)
-        n -= len(data)
-    return b"".join(chunks)
-
-
 def _expect_ok(chan) -> None:
     b = chan.recv(1)
     if b != b"\0":
         raise ScpError("peer refused the transfer")
 
 
-def run_scp(device, chan, command: str) -> int:
+def run_scp(device, chan, command: str, privilege: int = 15) -> int:
     """Serves one `scp -t <path>` (upload) or `scp -f <path>` (download) exec request."""
     chan.settimeout(60)
     try:
@@ -95,6 +108,9 @@ def run_scp(device, chan, command: str) -> int:
         argv = command.split()
     opts = [a for a in argv[1:] if a.startswith("-")]
     args = [a for a in argv[1:] if not a.startswith("-")]
+    if privilege < PRIVILEGE_NEEDED:
+        chan.sendall(f"\x01scp: %Error: file transfer needs privilege level {PRIVILEGE_NEEDED}\n".encode())
+        return 1
     if not device.system.ip_scp_server:
         chan.sendall(b"\x01" + SCP_DISABLED.encode())
         return 1
@@ -116,7 +132,9 @@ def run_scp(device, chan, command: str) -> int:
 
 def _scp_sink(device, chan, target: str) -> int:
     flash = device.flash
-    folder = is_folder(flash, target)
+    folder = _folder_of(flash, target)
+    if folder is None:
+        _check_target(target)
     chan.sendall(b"\0")
     written = 0
     while True:
@@ -137,63 +155,103 @@ def _scp_sink(device, chan, target: str) -> int:
             size = int(size_text)
         except ValueError:
             raise ScpError("protocol error") from None
-        if size > 16 * 1024 * 1024:
-            chan.sendall(b"\x01scp: file too large\n")
-            return 1
-        dest = f"{folder}:{name}" if folder else flash_path(target)
-        flash.parse(dest)           # reject bad names before reading the data
-        chan.sendall(b"\0")
-        data = _read_exact(chan, size)
-        _expect_ok(chan)
-        flash.write(dest, data)
+        if size < 0 or "/" in name or name in ("", ".", ".."):
+            raise ScpError("protocol error")
+        dest = f"{folder}{name}" if folder else flash_path(target)
+        writer = flash.open_writer(dest)          # refuses bad names before reading the data
+        try:
+            if size > flash.usage(writer.path.filesystem).free:
+                raise FlashError(f"%Error writing {dest} (No space left on device)", "nospace")
+            chan.sendall(b"\0")
+            left = size
+            while left > 0:
+                data = chan.recv(min(left, CHUNK))
+                if not data:
+                    raise ScpError("unexpected end of input")
+                writer.write(data)
+                left -= len(data)
+            _expect_ok(chan)
+            writer.commit()
+        finally:
+            writer.abort()                       # nothing when committed; the staging file otherwise
         written += 1
         chan.sendall(b"\0")
+
+
+def _check_target(target: str) -> None:
+    """IOS's error for an upload target that is neither an existing folder nor a file path of the device."""
+    text = target.strip()
+    if ":" in text:
+        fs = text.split(":", 1)[0].lower()
+        fs = ALIASES.get(fs, fs)
+        if fs in NETWORK_SCHEMES:
+            raise FlashError(f"%Error opening {text} (Network file systems are not reachable from this device)")
+        if fs not in FILESYSTEMS:
+            raise FlashError(f"%Error opening {text} (Invalid file system)")
+    if text.endswith("/") or flash_path(text) is None:
+        raise FlashError(f"%Error opening {text} (No such file or directory)")
 
 
 def _scp_source(device, chan, target: str) -> int:
     path = flash_path(target)
     if path is None:
         raise ScpError(f"{target}: not a regular file")
-    data = device.flash.read(path)
-    _expect_ok(chan)
-    # the name the client asked for (OpenSSH checks that it matches its request)
-    name = target.rstrip("/").split("/")[-1] or path.split(":", 1)[1].split("/")[-1]
-    chan.sendall(f"C0644 {len(data)} {name}\n".encode())
-    _expect_ok(chan)
-    chan.sendall(data + b"\0")
+    flash = device.flash
+    with flash.open_read(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        _expect_ok(chan)
+        # the name the client asked for (OpenSSH checks that it matches its request)
+        name = target.rstrip("/").split("/")[-1] or path.split(":", 1)[1].split("/")[-1]
+        chan.sendall(f"C0644 {size} {name}\n".encode())
+        _expect_ok(chan)
+        left = size
+        while left > 0:
+            data = f.read(min(left, CHUNK))
+            if not data:
+                break
+            chan.sendall(data)
+            left -= len(data)
+    chan.sendall(b"\0")
     _expect_ok(chan)
     return 0
 
 
 # ====================================================================== SFTP
 class _Handle(paramiko.SFTPHandle):
-    def __init__(self, flags, flash, path: str, data: bytes | None):
+    """An open flash file: reads come from the file on disk, writes go to a `FlashWriter`."""
+
+    def __init__(self, flags, sftp: "FlashSFTP", path: str, reader=None, writer=None):
         super().__init__(flags)
-        self.flash = flash
+        self.sftp = sftp
         self.path = path
-        self.buffer = io.BytesIO(data or b"")
-        self.writing = bool(flags & (os.O_WRONLY | os.O_RDWR))
-        self.dirty = False
-        if flags & os.O_APPEND:
-            self.buffer.seek(0, io.SEEK_END)
+        self.reader = reader
+        self.writer = writer
+        self.failed = False
 
     def read(self, offset, length):
-        self.buffer.seek(offset)
-        return self.buffer.read(length)
+        if self.reader is None:
+            return paramiko.SFTP_PERMISSION_DENIED
+        return os.pread(self.reader.fileno(), min(length, 1 << 20), offset)
 
     def write(self, offset, data):
-        if not self.writing:
+        if self.writer is None:
             return paramiko.SFTP_PERMISSION_DENIED
-        if offset + len(data) > 16 * 1024 * 1024:
+        if self.failed:
             return paramiko.SFTP_FAILURE
-        self.buffer.seek(offset)
-        self.buffer.write(data)
-        self.dirty = True
+        try:
+            self.writer.write(data, offset)
+        except FlashError as exc:           # the writer removed what it had written
+            self.failed = True
+            self.sftp.last_error = str(exc)
+            return paramiko.SFTP_FAILURE
         return paramiko.SFTP_OK
 
     def stat(self):
         attr = paramiko.SFTPAttributes()
-        attr.st_size = len(self.buffer.getvalue())
+        if self.writer is not None:
+            attr.st_size = self.writer.size
+        else:
+            attr.st_size = os.fstat(self.reader.fileno()).st_size
         attr.st_mode = stat.S_IFREG | 0o644
         attr.st_mtime = int(time.time())
         return attr
@@ -201,25 +259,37 @@ class _Handle(paramiko.SFTPHandle):
     def chattr(self, attr):
         return paramiko.SFTP_OK
 
+    def abort(self) -> None:
+        """The client went away without closing the file: nothing of it is kept."""
+        if self.writer is not None:
+            self.writer.abort()
+        if self.reader is not None:
+            self.reader.close()
+
     def close(self):
-        if self.writing and (self.dirty or self.path):
+        if self.writer is not None and not self.writer.done:
             try:
-                self.flash.write(self.path, self.buffer.getvalue())
-            except FlashError:
-                pass
+                self.writer.commit()
+            except FlashError as exc:
+                self.sftp.last_error = str(exc)
+        if self.reader is not None:
+            self.reader.close()
         super().close()
 
 
 class FlashSFTP(paramiko.SFTPServerInterface):
-    """SFTP over the device flash. Constructed by paramiko with (server, device)."""
+    """SFTP over the device flash. Constructed by paramiko with (server, device); `server` is the SSH
+    server interface of the connection (its `privilege` is the user's)."""
 
     def __init__(self, server, device, *args, **kwargs):
         super().__init__(server, *args, **kwargs)
         self.device = device
         self.flash = device.flash
+        self.privilege = getattr(server, "privilege", 15)
+        self.last_error: str | None = None
 
     def _allowed(self) -> bool:
-        return bool(self.device.system.ip_scp_server)
+        return self.privilege >= PRIVILEGE_NEEDED and bool(self.device.system.ip_scp_server)
 
     def canonicalize(self, path):
         p = flash_path(path)
@@ -227,7 +297,7 @@ class FlashSFTP(paramiko.SFTPServerInterface):
             fs = is_folder(self.flash, path)
             return "/" if path.strip() in ("", ".", "/") else f"/{fs or 'bootflash'}"
         fs, name = p.split(":", 1)
-        fs = {"flash": "bootflash"}.get(fs, fs)
+        fs = ALIASES.get(fs, fs)
         return f"/{fs}/{name}"
 
     def _dir_attr(self, name: str) -> paramiko.SFTPAttributes:
@@ -243,11 +313,15 @@ class FlashSFTP(paramiko.SFTPServerInterface):
             return paramiko.SFTP_PERMISSION_DENIED
         if path.strip() in ("/", ""):
             return [self._dir_attr(fs) for fs in FILESYSTEMS]
-        fs = is_folder(self.flash, path)
-        if fs is None:
+        folder = _folder_of(self.flash, path)
+        if folder is None:
+            return paramiko.SFTP_NO_SUCH_FILE
+        try:
+            files = self.flash.listdir(folder)
+        except FlashError:
             return paramiko.SFTP_NO_SUCH_FILE
         out = []
-        for name, size, mtime in self.flash.listdir(fs):
+        for name, size, mtime in files:
             attr = paramiko.SFTPAttributes()
             attr.filename = name
             attr.st_size = size
@@ -259,15 +333,20 @@ class FlashSFTP(paramiko.SFTPServerInterface):
     def stat(self, path):
         if not self._allowed():
             return paramiko.SFTP_PERMISSION_DENIED
-        if path.strip() in ("/", "") or (flash_path(path) is None and is_folder(self.flash, path)):
-            return self._dir_attr(path.strip("/") or "/")
+        if path.strip() in ("/", ""):
+            return self._dir_attr("/")
+        folder = _folder_of(self.flash, path)
+        if folder is not None:
+            return self._dir_attr(path.strip("/"))
+        p = flash_path(path)
         try:
-            local = self.flash.local(flash_path(path))
-        except FlashError:
+            local = self.flash.local(p)
+            st = os.lstat(local)
+        except (FlashError, OSError, TypeError):
             return paramiko.SFTP_NO_SUCH_FILE
-        if not local.is_file():
+        if not stat.S_ISREG(st.st_mode):
             return paramiko.SFTP_NO_SUCH_FILE
-        return paramiko.SFTPAttributes.from_stat(local.stat(), local.name)
+        return paramiko.SFTPAttributes.from_stat(st, local.name)
 
     lstat = stat
 
@@ -277,19 +356,34 @@ class FlashSFTP(paramiko.SFTPServerInterface):
         p = flash_path(path)
         if p is None:
             return paramiko.SFTP_FAILURE
+        writing = bool(flags & (os.O_WRONLY | os.O_RDWR))
         try:
             self.flash.parse(p)
-        except FlashError:
-            return paramiko.SFTP_PERMISSION_DENIED
-        writing = bool(flags & (os.O_WRONLY | os.O_RDWR))
-        data = None
-        if not (flags & os.O_TRUNC) or not writing:
-            try:
-                data = self.flash.read(p)
-            except FlashError:
-                if not writing or not (flags & os.O_CREAT):
-                    return paramiko.SFTP_NO_SUCH_FILE
-        handle = _Handle(flags, self.flash, p if writing else "", data)
+            if not writing:
+                return _Handle(flags, self, p, reader=self.flash.open_read(p))
+            exists = self.flash.exists(p)
+            if not exists and not flags & os.O_CREAT:
+                return paramiko.SFTP_NO_SUCH_FILE
+            if exists and flags & os.O_EXCL:
+                return paramiko.SFTP_FAILURE
+            writer = self.flash.open_writer(p)
+        except FlashError as exc:
+            self.last_error = str(exc)
+            return paramiko.SFTP_NO_SUCH_FILE if exc.code == "notfound" else paramiko.SFTP_PERMISSION_DENIED
+        try:
+            if exists and not flags & os.O_TRUNC:       # keep what is there (append, read-write)
+                with self.flash.open_read(p) as old:
+                    while True:
+                        chunk = old.read(1 << 20)
+                        if not chunk:
+                            break
+                        writer.write(chunk)
+            reader = open(writer._tmp, "rb") if flags & os.O_RDWR else None
+        except (FlashError, OSError) as exc:
+            writer.abort()
+            self.last_error = str(exc)
+            return paramiko.SFTP_FAILURE
+        handle = _Handle(flags, self, p, reader=reader, writer=writer)
         handle.filename = p
         return handle
 
@@ -306,11 +400,20 @@ class FlashSFTP(paramiko.SFTPServerInterface):
     def rename(self, oldpath, newpath):
         if not self._allowed():
             return paramiko.SFTP_PERMISSION_DENIED
+        old, new = flash_path(oldpath), flash_path(newpath)
         try:
-            data = self.flash.read(flash_path(oldpath))
-            self.flash.write(flash_path(newpath), data)
-            self.flash.delete(flash_path(oldpath))
-        except (FlashError, TypeError):
+            if old is None or new is None:
+                raise FlashError("%Error renaming (Invalid file name)")
+            with self.flash.open_read(old) as src, self.flash.open_writer(new) as writer:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    writer.write(chunk)
+                writer.commit()
+            self.flash.delete(old)
+        except FlashError as exc:
+            self.last_error = str(exc)
             return paramiko.SFTP_FAILURE
         return paramiko.SFTP_OK
 
@@ -323,4 +426,10 @@ class FlashSFTP(paramiko.SFTPServerInterface):
         return paramiko.SFTP_OP_UNSUPPORTED
 
     def rmdir(self, path):
+        return paramiko.SFTP_OP_UNSUPPORTED
+
+    def symlink(self, target_path, path):
+        return paramiko.SFTP_OP_UNSUPPORTED
+
+    def readlink(self, path):
         return paramiko.SFTP_OP_UNSUPPORTED

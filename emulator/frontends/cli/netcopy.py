@@ -343,7 +343,7 @@ SENDERS = {"tftp": _tftp_put, "ftp": _ftp_put, "http": _http_put, "https": _http
 
 
 # ====================================================================== dir <file>, verify /md5
-def dir_file(flash, fs: str, name: str, capacity: int) -> str:
+def dir_file(flash, fs: str, name: str) -> str:
     """`dir bootflash:/<file>`: that one file, or IOS's error when it is absent."""
     shown = f"{fs}:/{name}"
     try:
@@ -353,11 +353,11 @@ def dir_file(flash, fs: str, name: str, capacity: int) -> str:
     if not local.is_file():
         raise CopyError(f"%Error opening {shown} (No such file or directory)")
     st = local.stat()
-    used = sum(size for _, size, _ in flash.listdir(fs))
+    usage = flash.usage(fs)
     stamp = datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).strftime("%b %d %Y %H:%M:%S")
     return (f"Directory of {shown}\n\n"
             f"{st.st_ino % 1000000:>6}  -rw- {st.st_size:>14}  {stamp} +00:00  {name}\n\n"
-            f"{capacity} bytes total ({capacity - used} bytes free)\n")
+            f"{usage.total} bytes total ({usage.free} bytes free)\n")
 
 
 def verify_md5(flash, path: str, expected: str | None = None) -> str:

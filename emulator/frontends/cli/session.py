@@ -9,7 +9,7 @@ from ...engine import DeviceError
 from . import commands as C
 from . import render as R
 from .parser import ParseError, apply_pipes, split_pipe, tokenize
-from .terminal import Disconnected, MessageQueue, Terminal
+from .terminal import MAX_LINE, Disconnected, MessageQueue, Terminal
 
 
 class Ctx:
@@ -43,6 +43,7 @@ class CliSession:
         self.device = server.device
         self.ssh = ssh_session
         self.interactive = interactive
+        self.login_privilege = ssh_session.privilege      # the user's level; `enable` raises the session's
         # `aaa new-model` without `aaa authorization exec default local` gives a login level 1
         self.privilege = self.device.snapshot().exec_privilege(ssh_session.privilege)
         self.enabled = self.privilege >= 15
@@ -55,13 +56,18 @@ class CliSession:
         self.closing = False
         self.messages = MessageQueue()
         self.term = Terminal(ssh_session.channel, pty=ssh_session.pty and interactive,
-                             stop_event=server.stop_event)
+                             stop_event=server.stop_event, width=lambda: self.width)
         ssh_session.resize_listeners.append(self._resized)
 
     def _resized(self, width: int, height: int) -> None:
         if self.length:
             self.length = height
         self.width = width
+
+    def set_privilege(self, level: int) -> None:
+        """`enable [level]` / `disable`: the session's privilege level (privileged EXEC at 15)."""
+        self.privilege = level
+        self.enabled = level >= 15
 
     # ------------------------------------------------------------------ prompts and grammars
     @property
@@ -231,7 +237,7 @@ class CliSession:
 
     def run_exec(self, command: str) -> None:
         try:
-            out = self.execute(command)
+            out = self.execute(command[:MAX_LINE])          # what IOS's input buffer holds
             if out:
                 self.term.write_lines(out)
         except Disconnected:

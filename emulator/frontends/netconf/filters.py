@@ -7,13 +7,29 @@ namespace that no node has selects nothing. Output list entries always carry the
 
 XPath: prefixes are those declared on the <filter> element (and its ancestors); an unprefixed name test
 matches an element of any namespace with that local name, so `--get -x /licensing` works as it does on a
-real device.
+real device. IOS XE's XPath is XPath 1.0 without extensions: a prefixed function (EXSLT `re:test`,
+`str:`, `dyn:evaluate`...) is refused with operation-not-supported, and variables with invalid-value.
+Even core XPath 1.0 can be made polynomially slow (nested `//*` predicates), so a <get> filter is evaluated
+by `xpath_bounded` in a separate process (`xpath_worker.py`, kept for the next filter, lxml only) that is
+killed after `XPATH_TIMEOUT` seconds (resource-denied): the evaluation never holds this process's GIL, so
+every other session is served meanwhile, and at most `XPATH_CONCURRENCY` run at once.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import json
+import logging
+import os
 import re
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 from lxml import etree
 
@@ -21,6 +37,12 @@ from emulator.yangdata.codec import leaf_text
 from emulator.yangdata.schema import SNode
 
 from .errors import RpcError
+
+log = logging.getLogger(__name__)
+
+XPATH_TIMEOUT = 2.0          # seconds one XPath filter may evaluate
+XPATH_CONCURRENCY = 2        # evaluations at once (process-wide); others wait, within their own timeout
+WORKER_SCRIPT = Path(__file__).with_name("xpath_worker.py")
 
 # ============================================================================================ subtree
 
@@ -221,6 +243,13 @@ def rewrite_unprefixed(expr: str) -> str:
                 out.append(val)
                 prev = "*op"
                 continue
+            if nxt == "(" and ":" in val and prev != "::":
+                raise RpcError("operation-not-supported", f"the XPath function {val}() is an extension "
+                               "function; this device's XPath 1.0 has none (EXSLT included)",
+                               error_type="application", info={"bad-element": "select"})
+            if prev == "$":
+                raise RpcError("invalid-value", f"the XPath variable ${val} is not defined; variables are not "
+                               "supported", error_type="application", info={"bad-element": "select"})
             if nxt == "(" or nxt == "::" or ":" in val or prev == "@" or prev == "$":
                 out.append(val)
             elif prev == "::" and tokens and _axis_before(out) == "attribute":
@@ -239,15 +268,21 @@ def _axis_before(out: list[str]) -> str | None:
     return significant[-2] if len(significant) >= 2 and significant[-1] == "::" else None
 
 
-def xpath_select(tops: list[etree._Element], select: str, nsmap: dict[str | None, str]) -> list[etree._Element]:
-    """Elements of the rendered data that `select` picks, in document order. Each top-level data node is
-    the root of its own document, so that `/licensing/...` addresses it as it does on a device."""
+def _compile(select: str, nsmap: dict[str | None, str]) -> etree.XPath:
     namespaces = {k: v for k, v in nsmap.items() if k}
     try:
-        expr = etree.XPath(rewrite_unprefixed(select), namespaces=namespaces)
+        # regexp=False: no EXSLT regular expressions (the prefix check refuses every extension anyway)
+        return etree.XPath(rewrite_unprefixed(select), namespaces=namespaces, regexp=False, smart_strings=False)
     except (etree.XPathError, TypeError, ValueError) as exc:
         raise RpcError("invalid-value", f"invalid XPath expression {select!r}: {exc}", error_type="application",
                        info={"bad-element": "select"}) from None
+
+
+def xpath_select(tops: list[etree._Element], select: str, nsmap: dict[str | None, str]) -> list[etree._Element]:
+    """Elements of the rendered data that `select` picks, in document order, evaluated in this process
+    (for small documents such as one notification; a <get> uses `xpath_bounded`). Each top-level data
+    node is the root of its own document, so that `/licensing/...` addresses it as it does on a device."""
+    expr = _compile(select, nsmap)
     picked: list[etree._Element] = []
     for top in tops:
         try:
@@ -263,6 +298,128 @@ def xpath_select(tops: list[etree._Element], select: str, nsmap: dict[str | None
             if el is None or not isinstance(el.tag, str):
                 continue
             picked.append(el)
+    return picked
+
+
+def _documents(data: bytes) -> list[etree._Element]:
+    """The top-level elements of a rendered <data> document, each the root of its own document."""
+    from emulator.xmlsafe import parse_xml
+    full = parse_xml(data, max_bytes=len(data))
+    return [etree.ElementTree(copy.deepcopy(top)).getroot() for top in full if isinstance(top.tag, str)]
+
+
+class _Worker:
+    """One evaluation process (`xpath_worker.py`, run with -I: lxml only, nothing of the server)."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-I", str(WORKER_SCRIPT)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, close_fds=True)
+
+    def ask(self, head: dict, data: bytes, deadline: float) -> dict:
+        """The worker's reply; TimeoutError at the deadline, OSError/EOFError when it died."""
+        body = json.dumps(head).encode()
+        self.proc.stdin.write(struct.pack(">II", len(body), len(data)) + body + data)
+        self.proc.stdin.flush()
+        size = struct.unpack(">I", self._read(4, deadline))[0]
+        return json.loads(self._read(size, deadline))
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        fd = self.proc.stdout.fileno()
+        chunks = []
+        while n > 0:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError
+            chunk = os.read(fd, n)
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class _Evaluator:
+    """A small pool of evaluation processes shared by every device of this process: at most
+    XPATH_CONCURRENCY evaluate at once; one that overruns its deadline is killed (a fresh one starts on
+    the next request)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self.slots = threading.BoundedSemaphore(XPATH_CONCURRENCY)
+
+    def run(self, head: dict, data: bytes, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        if not self.slots.acquire(timeout=timeout):
+            raise TimeoutError
+        try:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None or worker.proc.poll() is not None:
+                worker = _Worker()
+            try:
+                reply = worker.ask(head, data, deadline)
+            except BaseException:
+                worker.kill()
+                raise
+            with self._lock:
+                self._idle.append(worker)
+            return reply
+        finally:
+            self.slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
+
+
+_EVALUATOR = _Evaluator()
+atexit.register(_EVALUATOR.close)
+
+
+def xpath_bounded(data: bytes, select: str, nsmap: dict[str | None, str],
+                  timeout: float = XPATH_TIMEOUT) -> list[etree._Element]:
+    """`xpath_select` over the rendered <data> document `data`, evaluated in an evaluation process and
+    refused with resource-denied after `timeout` seconds. Returns elements of a fresh parse of `data` (one
+    document per top-level node)."""
+    _compile(select, nsmap)                  # syntax, extension functions, variables: refused at once
+    head = {"select": rewrite_unprefixed(select), "namespaces": {k: v for k, v in nsmap.items() if k}}
+    try:
+        reply = _EVALUATOR.run(head, data, timeout)
+    except TimeoutError:
+        raise RpcError("resource-denied", f"the XPath expression {select!r} did not complete within "
+                       f"{timeout:g} s; use a simpler filter", error_type="application",
+                       info={"bad-element": "select"}) from None
+    except (OSError, EOFError, ValueError) as exc:
+        log.warning("XPath evaluation process failed (%s); evaluating in this process", exc)
+        return xpath_select(_documents(data), select, nsmap)
+    if "error" in reply:
+        raise RpcError("invalid-value", f"invalid XPath expression {select!r}: {reply['error']}",
+                       error_type="application", info={"bad-element": "select"})
+    docs = _documents(data)
+    picked = []
+    for top, path in reply["ok"]:
+        el = docs[top]
+        for i in path:
+            el = el[i]
+        picked.append(el)
     return picked
 
 

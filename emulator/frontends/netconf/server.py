@@ -87,8 +87,9 @@ class NetconfServer:
     """What the NETCONF sessions of one device share: the data layer, the library, the running lock, the
     monitoring counters and the notification fan-out."""
 
-    def __init__(self, device, *, max_message: int = MAX_MESSAGE):
+    def __init__(self, device, *, max_message: int = MAX_MESSAGE, xpath_timeout: float = filters.XPATH_TIMEOUT):
         self.device = device
+        self.xpath_timeout = xpath_timeout
         self.layer = DataLayer(device)
         self.schema = self.layer.schema
         self.library = netconf_library()
@@ -560,6 +561,10 @@ class NetconfSession:
         that namespace; the RPCs of the device's YANG modules go through the shared data layer."""
         q = etree.QName(op)
         ns, name = q.namespace, q.localname
+        if self.privilege < WRITE_PRIVILEGE and (ns, name) != (BASE_NS, "close-session"):
+            # IOS XE: NETCONF-YANG is for privilege-15 users (NACM denies everything else to the others)
+            raise RpcError("access-denied", f"user {self.username} has privilege {self.privilege}; NETCONF needs "
+                           f"{WRITE_PRIVILEGE}", error_type="application", info={"bad-element": name})
         handler = getattr(self, "rpc_" + name.replace("-", "_"), None) if "_" not in name else None
         if handler is not None and getattr(handler, "namespace", BASE_NS) == ns:
             return handler(op)
@@ -635,9 +640,8 @@ class NetconfSession:
                 raise RpcError("missing-attribute", "an xpath filter needs a select attribute",
                                info={"bad-attribute": "select", "bad-element": "filter"})
             rendered = ("<data>" + self._render_all(content, tops, provide) + "</data>").encode()
-            full = parse_xml(rendered, max_bytes=len(rendered))         # our own rendering, whatever its size
-            docs = [etree.ElementTree(copy.deepcopy(top)).getroot() for top in full]
-            picked = filters.xpath_select(docs, select, filt.nsmap)
+            # evaluated in another process, within the server's time budget (our rendering, whatever its size)
+            picked = filters.xpath_bounded(rendered, select, filt.nsmap, self.server.xpath_timeout)
             out = filters.xpath_output(picked, self._node_of)
             return "".join(etree.tostring(e, encoding="unicode") for e in out)
         raise RpcError("bad-attribute", f"unknown filter type {kind!r}",

@@ -1,5 +1,6 @@
 """The production WSGI server under the Flask application: cheroot (threads, keep-alive), with its built-in
-TLS adapter for HTTPS. One `WsgiServer` listens on one address and port (0: an ephemeral port)."""
+TLS adapter for HTTPS, hardened against slow clients and bad framing (`.http`). One `WsgiServer` listens on
+one address and port (0: an ephemeral port)."""
 
 from __future__ import annotations
 
@@ -9,21 +10,26 @@ import threading
 import time
 from pathlib import Path
 
-from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from .http import GuardedServer
 
 log = logging.getLogger(__name__)
 
 THREADS = 10                 # requests served at once (a router allows 5 HTTP connections by default)
 SOCKET_TIMEOUT = 10          # seconds an idle keep-alive connection is kept
 MAX_BODY = 16 * 1024 * 1024  # cheroot refuses larger bodies (413, connection closed); the app's limit is lower
+APP_MAX_BODY = 4 * 1024 * 1024   # the application's limit, enforced here for chunked bodies (413)
 
 
 class WsgiServer:
     def __init__(self, app, host: str, port: int, *, cert: str | Path | None = None,
-                 key: str | Path | None = None, threads: int = THREADS, name: str = "slpemu-http"):
-        self.server = wsgi.Server((host, port), app, numthreads=threads, timeout=SOCKET_TIMEOUT,
-                                  server_name="slpemu", shutdown_timeout=2)
+                 key: str | Path | None = None, threads: int = THREADS, name: str = "slpemu-http",
+                 max_body: int | None = None):
+        if max_body is None:
+            max_body = getattr(app, "config", {}).get("MAX_CONTENT_LENGTH") or APP_MAX_BODY
+        self.server = GuardedServer((host, port), app, numthreads=threads, timeout=SOCKET_TIMEOUT,
+                                    server_name="slpemu", shutdown_timeout=2, max_body=max_body)
         self.server.max_request_body_size = MAX_BODY
         self.server.error_log = self._error_log
         self.tls = cert is not None

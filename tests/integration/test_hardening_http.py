@@ -1,0 +1,260 @@
+"""Issue 14 #3 and #8: the HTTPS server of RESTCONF / native REST against slow clients and broken framing.
+Slow or silent connections never hold a worker (50 of them leave the GET median within 3x of idle), the
+request head has a deadline, connections are capped per address, and RFC 9112 framing errors get 400/413
+with the connection closed."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import statistics
+import threading
+import time
+
+import pytest
+import requests
+
+from emulator.frontends.restconf import start_restconf
+
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+LIC = "/restconf/data/cisco-smart-license:licensing/state"
+AUTH = "Authorization: Basic YWRtaW46YWRtaW4=\r\n"            # admin:admin
+PER_ADDRESS = 16                                              # emulator.frontends.restconf.http.PER_ADDRESS
+
+
+@pytest.fixture
+def web(make_device, tmp_path):
+    device = make_device()
+    device.set_user("admin", "admin", 15)
+    servers = start_restconf(device, host="127.0.0.1", port=0, state_dir=tmp_path / "web")
+    servers.device = device
+    yield servers
+    servers.stop()
+
+
+def tls_socket(port: int, source: str = "127.0.0.1", handshake: bool = True, timeout: float = 10):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
+    if not handshake:
+        return raw
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx.wrap_socket(raw, server_hostname="localhost")
+
+
+def exchange(port: int, data: bytes, timeout: float = 10) -> tuple[bytes, bool]:
+    """Sends raw bytes; returns everything the server sent and whether it then closed the connection."""
+    s = tls_socket(port, timeout=timeout)
+    try:
+        s.sendall(data)
+        got = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return got, False
+            except (ConnectionResetError, ssl.SSLError):
+                return got, True
+            if not chunk:
+                return got, True
+            got += chunk
+            s.settimeout(max(0.1, min(1.0, deadline - time.monotonic())))
+        return got, False
+    finally:
+        s.close()
+
+
+def statuses(data: bytes) -> list[int]:
+    return [int(line.split()[1]) for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+
+
+# ============================================================================================ #8 framing
+
+def test_content_length_with_transfer_encoding_is_refused_and_closed(web):
+    body = b'{"x": 1}'
+    req = (f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Type: application/yang-data+json\r\n"
+           f"Content-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    got, closed = exchange(web.https.port, req + b"8\r\n" + body + b"\r\n0\r\n\r\n")
+    assert statuses(got) == [400] and closed, got
+
+
+def test_an_oversized_chunked_body_gets_413_and_the_rest_is_never_a_request(web):
+    smuggled = f"GET {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n".encode()
+    chunk = b"x" * 65536
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(70))   # 4.4 MB > the 4 MiB limit
+    req = (f"PATCH {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Type: application/yang-data+json\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n").encode()
+    got, closed = exchange(web.https.port, req + body + b"%x\r\n" % len(smuggled) + smuggled + b"\r\n0\r\n\r\n"
+                           + smuggled)
+    assert statuses(got) == [413] and closed, got[:300]
+
+
+def test_a_chunked_body_within_the_limit_is_accepted(web):
+    body = b'{"cisco-smart-license:config": {"custom-id": "CHUNKED"}}'
+    req = (f"PATCH /restconf/data/cisco-smart-license:licensing/config HTTP/1.1\r\nHost: x\r\n{AUTH}"
+           "Content-Type: application/yang-data+json\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 10]), body[i:i + 10]) for i in range(0, len(body), 10))
+    got, _ = exchange(web.https.port, req + chunked + b"0\r\n\r\n", timeout=3)
+    assert statuses(got) == [204], got
+    assert web.device.setting("custom_id") == "CHUNKED"
+
+
+@pytest.mark.parametrize("head", [
+    f"GET {LIC} HTTP/1.1\r\nHost: x\r\nAuthorization : Basic YWRtaW46YWRtaW4=\r\n\r\n",     # space before ':'
+    f"GET {LIC} HTTP/1.1\r\nHost: x\r\n Authorization: Basic YWRtaW46YWRtaW4=\r\n\r\n",    # folded first line
+    f"GET {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}X-A: 1\r\n  folded\r\n\r\n",                 # obs-fold
+    f"GET {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Bad\x01Name: 1\r\n\r\n",
+    f"GET {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}X-A: a\x00b\r\n\r\n",
+    f"GET {LIC}%00 HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n",
+    f"GET {LIC}/\x00x HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n",
+    f"GET {LIC}?depth=1%00 HTTP/1.1\r\nHost: x\r\n{AUTH}\r\n",
+    f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+    f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: -5\r\n\r\n",
+    f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Content-Length: +5\r\n\r\nhello",
+    f"POST {LIC} HTTP/1.0\r\nHost: x\r\n{AUTH}Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
+    f"POST {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+])
+def test_malformed_requests_get_400_and_the_connection_closes(web, head):
+    revision = web.device.snapshot().revision
+    got, closed = exchange(web.https.port, head.encode("latin-1"))
+    assert statuses(got)[:1] == [400] and closed, got[:300]
+    assert web.device.snapshot().revision == revision
+
+
+# ============================================================================================ #3 slow clients
+
+def _get_median(url: str, n: int = 30) -> float:
+    session = requests.Session()
+    session.verify, session.trust_env, session.auth = False, False, ("admin", "admin")
+    times = []
+    for _ in range(n):
+        t = time.monotonic()
+        r = session.get(url + LIC, headers={"Accept": "application/yang-data+json"}, timeout=5)
+        assert r.status_code == 200
+        times.append(time.monotonic() - t)
+    session.close()
+    return statistics.median(times)
+
+
+class Slowloris:
+    """`count` connections from 127.0.0.2.. (`per_address` each): half complete TLS and send one header line
+    a second, half stay silent TCP connections."""
+
+    def __init__(self, port: int, count: int, per_address: int = 5):
+        self.socks = []
+        self.stop = threading.Event()
+        for i in range(count):
+            source = f"127.0.0.{2 + i // per_address}"
+            if i % 2:
+                self.socks.append(tls_socket(port, source))
+                self.socks[-1].sendall(f"GET {LIC} HTTP/1.1\r\nHost: x\r\n".encode())
+            else:
+                self.socks.append(tls_socket(port, source, handshake=False))
+        self.thread = threading.Thread(target=self._trickle, daemon=True)
+        self.thread.start()
+
+    def _trickle(self):
+        n = 0
+        while not self.stop.wait(1.0):
+            n += 1
+            for s in self.socks[1::2]:
+                try:
+                    s.sendall(f"X-Slow-{n}: {n}\r\n".encode())
+                except OSError:
+                    pass
+
+    def alive(self) -> int:
+        """How many of the connections the server still holds open."""
+        open_ = 0
+        for s in self.socks:
+            try:
+                s.setblocking(False)
+                data = s.recv(1) if not isinstance(s, ssl.SSLSocket) else s.recv(1)
+                open_ += 0 if data == b"" else 1
+            except (BlockingIOError, ssl.SSLWantReadError):
+                open_ += 1
+            except OSError:
+                pass
+            finally:
+                try:
+                    s.setblocking(True)
+                except OSError:
+                    pass
+        return open_
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        for s in self.socks:
+            s.close()
+
+
+def test_fifty_slow_connections_leave_get_within_3x_of_idle(web, figures):
+    url = web.https.url
+    _get_median(url, 5)                                       # warm up: caches, TLS session
+    idle = _get_median(url)
+    slow = Slowloris(web.https.port, 50)
+    try:
+        time.sleep(1.5)                                       # they are all in, trickling
+        loaded = _get_median(url)
+        assert slow.alive() == 50                             # within the caps and the header deadline
+    finally:
+        slow.close()
+    figures["restconf_slowloris"] = {"connections": 50, "idle_median_ms": round(idle * 1000, 2),
+                                     "loaded_median_ms": round(loaded * 1000, 2),
+                                     "ratio": round(loaded / idle, 2)}
+    assert loaded <= 3 * idle, (idle, loaded)
+
+
+def test_the_request_head_has_a_deadline(web, monkeypatch):
+    from emulator.frontends.restconf import http as guarded
+    monkeypatch.setattr(guarded, "HEADER_TIMEOUT", 1.5)
+    s = tls_socket(web.https.port)
+    s.sendall(f"GET {LIC} HTTP/1.1\r\n".encode())
+    started = time.monotonic()
+    s.settimeout(0.5)
+    closed_after = None
+    while time.monotonic() - started < 8:
+        try:
+            s.sendall(b"X-A: 1\r\n")
+            data = s.recv(1024)
+            if data == b"":
+                closed_after = time.monotonic() - started
+                break
+        except socket.timeout:
+            continue
+        except (OSError, ssl.SSLError):
+            closed_after = time.monotonic() - started
+            break
+    s.close()
+    assert closed_after is not None and closed_after < 3.5, closed_after
+    silent = tls_socket(web.https.port, handshake=False)      # no TLS at all: closed as well
+    silent.settimeout(5)
+    t = time.monotonic()
+    assert silent.recv(1) == b"" and time.monotonic() - t < 3.5
+    silent.close()
+
+
+def test_connections_are_capped_per_address(web):
+    from emulator.frontends.restconf import http as guarded
+    assert guarded.PER_ADDRESS == PER_ADDRESS
+    socks = [tls_socket(web.https.port, "127.0.0.9", handshake=False) for _ in range(PER_ADDRESS + 4)]
+    try:
+        time.sleep(0.5)
+        closed = 0
+        for s in socks:
+            s.settimeout(0.2)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+        assert closed == 4
+        assert _get_median(web.https.url, 3) < 1.0             # another address is served
+    finally:
+        for s in socks:
+            s.close()
