@@ -472,11 +472,6 @@ class Device(StateView):
         with self._op() as ctx:
             return ctx.reporting.collect(ctx.now(), days, rum_id, with_requests)
 
-    def pull_requests(self) -> list[artifacts.SignedDocument]:
-        """Requests a CSLU / SSM On-Prem pull collects with the reports: trust (17.9.1+, R35) and SLAC."""
-        with self._lock:
-            return self.ctx.reporting.requests(self.clock.now(), "pull")
-
     def close_reports(self) -> int:
         """Closes every OPEN report now (successors open for licences still in use); returns how many."""
         with self._op() as ctx:

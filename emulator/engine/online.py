@@ -139,12 +139,6 @@ class Comms:
                               syslog=messages.comm_failed(peer, reason)) from exc
 
     # ------------------------------------------------------------------ sync, push and poll
-    def requests(self, now: float, all_members: bool = True, in_pull: bool = False) -> list[str]:
-        """Signed requests sent along with usage: a trust request for members without a usable trust code
-        (R35) and a pending authorization request."""
-        ctx = self.ctx
-        return ctx.trust.pending_requests(now, in_pull) + ctx.authority.pending_request_elements()
-
     def prepare_sync(self, now: float, all_members: bool) -> "Outgoing | None":
         """The unreported reports and pending requests, ready to go (None with transport off). Directly
         connected to CSSM, nothing goes out before trust is established with an ID token (L519-525)."""
@@ -157,7 +151,8 @@ class Comms:
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
         chosen = ctx.reporting.select("unreported", now)
         return self.prepare("Usage Reporting", now, "report_usage",
-                            lambda: ctx.reporting.usage_document(chosen, self.requests(now, all_members), push=True),
+                            lambda: ctx.reporting.usage_document(
+                                chosen, [d.to_xml() for d in ctx.reporting.requests(now, "push")], push=True),
                             reports=tuple(r.id for r in chosen))
 
     def finish_sync(self, out: "Outgoing", outcome: "Outcome", now: float, poll_now: bool) -> bool:

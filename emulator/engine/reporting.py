@@ -245,12 +245,12 @@ class Reporting:
         return artifacts.usage_file([self.envelope(r) for r in reports], privacy_info=privacy, requests=requests)
 
     def requests(self, now: float, channel: str) -> list[artifacts.SignedDocument]:
-        """The device's pending requests a saved usage file (`file`) or a collector's pull (`pull`) carries
-        along with the reports: the trust request (R35) and a pending SLAC request (R40; in files from
-        17.7.1a, when SLAC requests can be saved)."""
+        """The device's pending requests a saved usage file (`file`), a collector's pull (`pull`) or a push
+        (`push`) carries along with the reports: the trust request (R35) and a pending SLAC request (R40; in
+        files from 17.7.1a, when SLAC requests can be saved)."""
         ctx = self.ctx
         docs = ctx.trust.pending_documents(now, channel)
-        if channel == "pull" or ctx.release.slac_files:
+        if channel != "file" or ctx.release.slac_files:
             docs += ctx.authority.pending_request_documents()
         return docs
 

@@ -12,7 +12,7 @@ applies the setting's effective default)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, make_dataclass, replace
+from dataclasses import dataclass, field, make_dataclass
 from typing import Callable, Optional
 
 from .errors import DeviceError
@@ -215,7 +215,3 @@ def running_config_lines(cfg) -> list[str]:
         if line is not None:
             lines.append(line)
     return lines
-
-
-def with_changes(cfg, **changes):
-    return replace(cfg, **changes)

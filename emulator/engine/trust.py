@@ -142,9 +142,6 @@ class Trust:
         lacking = ctx.members_needing_trust() if offered else []
         return [self.request_document(lacking, now)] if lacking else []
 
-    def pending_requests(self, now: float, in_pull: bool) -> list[str]:
-        return [d.to_xml() for d in self.pending_documents(now, "pull" if in_pull else "push")]
-
     def required_for_reporting(self) -> bool:
         """Directly connected to CSSM, nothing is reported before trust is established with an ID token
         (L519-525; UTILITY_TRUST_CODE says the same of utility reporting)."""
