@@ -4,7 +4,6 @@ export, import; HTTP Basic), test controls under `/slpemu-control`, and the web 
 
 from __future__ import annotations
 
-import json
 import time
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -12,6 +11,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from .. import pushproto
+from ..cssm_service.app import json_body, json_response
 from . import pull
 from .core import CsluError, CsluService
 
@@ -22,23 +22,6 @@ MAX_BODY = 64 * 1024 * 1024
 
 def service() -> CsluService:
     return current_app.extensions[EXTENSION]
-
-
-def json_response(obj, status: int = 200, headers: dict | None = None) -> Response:
-    resp = Response(json.dumps(obj) + "\n", status=status, mimetype="application/json")
-    if headers:
-        resp.headers.update(headers)
-    return resp
-
-
-def _json_body() -> dict:
-    try:
-        body = json.loads(request.get_data(cache=False) or b"{}")
-    except ValueError:
-        raise CsluError(400, "The request body is not valid JSON", "MALFORMED_JSON") from None
-    if not isinstance(body, dict):
-        raise CsluError(400, "The request body is a JSON object", "MALFORMED_REQUEST")
-    return body
 
 
 def pi_blueprint() -> Blueprint:
@@ -71,7 +54,7 @@ def admin_blueprint(user: str, password: str) -> Blueprint:
 
     @bp.post("/api/v1/devices")
     def add_device():
-        body = _json_body()
+        body = json_body(CsluError)
         try:
             target = pull.Target(name=str(body["name"]), host=str(body["host"]), method=str(body.get("method", "rest")),
                                  port=_port(body.get("port")), username=str(body.get("username", "admin")),
@@ -89,12 +72,12 @@ def admin_blueprint(user: str, password: str) -> Blueprint:
 
     @bp.post("/api/v1/collect")
     def collect():
-        names = _json_body().get("devices")
+        names = json_body(CsluError).get("devices")
         return json_response({"results": service().collect(names if isinstance(names, list) else None)})
 
     @bp.post("/api/v1/deliver")
     def deliver():
-        names = _json_body().get("devices")
+        names = json_body(CsluError).get("devices")
         return json_response({"results": service().deliver(names if isinstance(names, list) else None)})
 
     @bp.get("/api/v1/export")
@@ -114,7 +97,7 @@ def admin_blueprint(user: str, password: str) -> Blueprint:
 
     @bp.post("/slpemu-control/advance-clock")
     def advance():
-        return json_response({"now": service().advance(_json_body().get("seconds"))})
+        return json_response({"now": service().advance(json_body(CsluError).get("seconds"))})
 
     return bp
 

@@ -122,12 +122,12 @@ def control_blueprint() -> Blueprint:
 
     @bp.post("/advance-clock")
     def advance():
-        body = _json_body()
+        body = json_body()
         return json_response({"now": service().advance(body.get("seconds"))})
 
     @bp.post("/processing-delay")
     def delay():
-        body = _json_body()
+        body = json_body()
         service().set_delay(body.get("seconds"))
         return json_response({"processing_delay": service().delay})
 
@@ -140,13 +140,15 @@ def control_blueprint() -> Blueprint:
     return bp
 
 
-def _json_body() -> dict:
+def json_body(error: type[Exception] = ApiError) -> dict:
+    """The request's JSON object (an empty body is {}); anything else is `error(400, message, code)`, the
+    service's error shape (the CSLU service passes its own)."""
     try:
         body = json.loads(request.get_data(cache=False) or b"{}")
     except ValueError:
-        raise ApiError(400, "The request body is not valid JSON", "MALFORMED_JSON") from None
+        raise error(400, "The request body is not valid JSON", "MALFORMED_JSON") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "The request body is a JSON object", "MALFORMED_REQUEST")
+        raise error(400, "The request body is a JSON object", "MALFORMED_REQUEST")
     return body
 
 
