@@ -110,13 +110,8 @@ def licensing_config(s: Snapshot) -> dict:
     return settings_tree(s.config, "cisco", _config_root("cisco-smart-license:licensing", "config"))
 
 
-def _customer_info(s: Snapshot) -> dict:
-    """Utility customer information as cisco-smart-license names it."""
-    return settings_tree(s.config, "cisco", _config_root("cisco-smart-license:licensing", "config"))\
-        .get("utility", {}).get("customer-info", {})
-
-
-def licensing_state(s: Snapshot) -> dict:
+def licensing_state(s: Snapshot, config: dict) -> dict:
+    """`config`: licensing_config(s), whose utility customer information the state repeats."""
     cfg = s.config
     timers = s.timers()
     usage = s.usage()
@@ -144,7 +139,7 @@ def licensing_state(s: Snapshot) -> dict:
         "authorization": auth,
         "utility": {"enabled": utility,
                     "reporting": "utility-reporting-type-subscription" if utility else "utility-reporting-type-none",
-                    "customer-info": _customer_info(s)},
+                    "customer-info": config.get("utility", {}).get("customer-info", {})},
         "custom-id": cfg.custom_id,
         "transport": {"transport-type": settings.TRANSPORT_CISCO_ENUM[transport],
                       "url-settings": ({"url-registration": s.smart_url, "url-utility": cfg.url_utility}
@@ -252,6 +247,11 @@ def faults_data(s: Snapshot) -> dict:
                              for f in s.faults(s.now())]})
 
 
+def _licensing(s: Snapshot) -> dict:
+    config = licensing_config(s)
+    return {"config": config, "state": licensing_state(s, config)}
+
+
 class DeviceData:
     """The trees of one device, rendered from its published snapshots and cached per snapshot."""
 
@@ -276,7 +276,7 @@ class DeviceData:
 
     def licensing(self, snap: Snapshot | None = None) -> dict:
         return self.cached("licensing", snap or self.snapshot(),
-                           lambda s: {"config": licensing_config(s), "state": licensing_state(s)})
+                           _licensing)
 
     def native(self, snap: Snapshot | None = None) -> dict:
         return self.cached("native", snap or self.snapshot(), native_data)
