@@ -474,6 +474,11 @@ class Device(StateView):
         ctx.reporting.announce_deadline(now)
         ctx.update("reporting", reminder_cursor=now)
 
+    def log_message(self, facility: str, severity: int, mnemonic: str, text: str) -> None:
+        """A syslog message of the device around licensing (a front-end's, e.g. %SEC_LOGIN-1-QUIET_MODE_ON)."""
+        with self._op() as ctx:
+            ctx.syslog(ctx.now(), (facility, severity, mnemonic, text))
+
     def clear_eventlog(self) -> None:
         with self._op() as ctx:
             ctx.clear_events = True
