@@ -403,11 +403,11 @@ class Device(StateView):
         freezes or releases the clock."""
         with self._op() as ctx:
             if now is not None:
-                if now < self.clock.now():
-                    raise DeviceError("% The emulated clock cannot go backwards", "invalidrequest")
                 if now > self.clock.now() + MAX_CLOCK_STEP:
                     raise DeviceError(f"% The emulated clock moves at most {MAX_CLOCK_STEP} seconds in one step",
                                       "invalidrequest")
+                if now < self.clock.now():
+                    raise DeviceError("% The emulated clock cannot go backwards", "invalidrequest")
                 ctx.run_due(now)
                 self.clock.jump_to(now)
             if frozen is True:

@@ -228,14 +228,6 @@ class User:
 @dataclass(frozen=True)
 class SystemSettings:
     """Non-licensing device settings the front-ends honour."""
-    ip_http_server: bool = False
-    ip_http_secure_server: bool = True
-    ip_http_authentication_local: bool = True
-    ip_http_max_connections: int = 5
-    netconf_yang: bool = True
-    restconf: bool = True
-    ip_scp_server: bool = True
-    logging_console: bool = True
     # IOS login protection (`login block-for <s> attempts <n> within <s>`, `login delay <s>`): 0 = off
     login_block_for: int = 0
     login_block_attempts: int = 0
@@ -246,6 +238,14 @@ class SystemSettings:
     ssh_mac: tuple[str, ...] = ()
     ssh_kex: tuple[str, ...] = ()
     ssh_hostkey: tuple[str, ...] = ()
+    ip_http_server: bool = False
+    ip_http_secure_server: bool = True
+    ip_http_authentication_local: bool = True
+    ip_http_max_connections: int = 5
+    netconf_yang: bool = True
+    restconf: bool = True
+    ip_scp_server: bool = True
+    logging_console: bool = True
 
 
 @dataclass(frozen=True)

@@ -295,7 +295,7 @@ class _Interface(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username, password):
-        guard = self.server.login_guard
+        guard = getattr(self.server, "login_guard", None)
         if self.failures >= AUTH_RETRIES:
             self.transport.close()
             return paramiko.AUTH_FAILED
@@ -319,7 +319,7 @@ class _Interface(paramiko.ServerInterface):
         return paramiko.AUTH_SUCCESSFUL
 
     def check_auth_publickey(self, username, key):
-        guard = self.server.login_guard
+        guard = getattr(self.server, "login_guard", None)
         if guard is not None and guard.quiet():
             return paramiko.AUTH_FAILED
         for allowed, comment in read_authorized_keys(self.server.authorized_keys_path):
@@ -348,7 +348,8 @@ class _Interface(paramiko.ServerInterface):
             log.info("%s: %s asked for more than %d channels on one connection", self.server.name,
                      self.peer[0] if self.peer else "?", MAX_CHANNELS)
             return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
-        if self.server.user_sessions(self.username) >= MAX_SESSIONS_PER_USER:
+        if self.server.user_sessions(self.username, getattr(self.server, "authenticate_password", None)) \
+                >= MAX_SESSIONS_PER_USER:
             log.info("%s: user %s already has %d sessions", self.server.name, self.username,
                      MAX_SESSIONS_PER_USER)
             return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
@@ -451,6 +452,18 @@ class SSHServer:
         self._startups: Counter = Counter()           # address -> connections not yet authenticated
         self._connections: Counter = Counter()        # address -> connections with a thread
 
+    # ------------------------------------------------------------------ limits and settings
+    def user_sessions(self, username: str | None, users=None) -> int:
+        """Open session channels of `username` on this server, counted per device: `users` is the
+        connection's password check (`device.check_password`), which tells a device's connections apart
+        when one server serves several devices."""
+        return sum(iface.open_channels() for iface in list(self._interfaces)
+                   if iface.username == username
+                   and (users is None or getattr(iface.server, "authenticate_password", None) == users))
+
+    def algorithms(self) -> dict[str, tuple[str, ...]]:
+        return algorithms_of(self.device.system) if self.device is not None else dict(DEFAULT_ALGORITHMS)
+
     # ------------------------------------------------------------------ lifecycle
     def add_subsystem(self, name: str, handler_class, *args, **kwargs) -> None:
         """Registers a subsystem handler for connections accepted from now on (before `start()`)."""
@@ -461,13 +474,6 @@ class SSHServer:
         if level is not None:
             return level
         return 15 if named else None
-
-    def user_sessions(self, username: str | None) -> int:
-        """Open session channels of `username` on this server."""
-        return sum(iface.open_channels() for iface in list(self._interfaces) if iface.username == username)
-
-    def algorithms(self) -> dict[str, tuple[str, ...]]:
-        return algorithms_of(self.device.system) if self.device is not None else dict(DEFAULT_ALGORITHMS)
 
     def start(self) -> "SSHServer":
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -652,23 +658,23 @@ class SSHServer:
             transport.local_version = "SSH-2.0-Cisco-1.25"
             transport.handshake_timeout = self.handshake_timeout
             transport.auth_timeout = self.auth_timeout
-            transport.banner_timeout = self.banner_timeout
-            transport.add_server_key(self.host_key)
             algorithms = self.algorithms()
             options = transport.get_security_options()
             options.ciphers = algorithms["encryption"]
             options.digests = algorithms["mac"]
             options.kex = algorithms["kex"]
             options.key_types = algorithms["hostkey"]
+            transport.banner_timeout = self.banner_timeout
+            transport.add_server_key(self.host_key)
             for name, spec in self.subsystems.items():
                 handler_class, args, kwargs = spec
                 transport.set_subsystem_handler(name, handler_class, *args, **kwargs)
             with self._lock:
                 self._transports.add(transport)
             iface = _Interface(self, transport, addr)
-            self._interfaces.add(iface)
             try:
                 transport.start_server(server=iface)
+                self._interfaces.add(iface)
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 log.info("%s: connection from %s:%s ended during the SSH handshake (%s)", self.name, host,
                          addr[1], exc or type(exc).__name__)

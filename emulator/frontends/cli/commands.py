@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 
 from ...engine import DeviceError, settings
 from ...engine.flash import FlashError
-from ..ssh import ALGORITHM_NAMES, DEFAULT_ALGORITHMS
 from . import render as R
 from .parser import Grammar
+from ..ssh import ALGORITHM_NAMES, DEFAULT_ALGORITHMS  # noqa: I001 - the SSH server's algorithm names
 
 CONFIG_BANNER = "Enter configuration commands, one per line.  End with CNTL/Z."
 
