@@ -12,7 +12,7 @@ Each input must get the protocol's own answer (an rpc-reply with <ok/>/<data>/<r
 closed for broken framing; an HTTP status below 500 with an RFC 8040 error body on RESTCONF; CLI output, a
 `%` line for a refusal), never an internal error; the device keeps serving; and every refused input leaves
 the device's state as it was (snapshots compared). Budget: SLPEMU_FUZZ_EXAMPLES examples per strategy
-(default 500; SSH: an eighth, at most 60), derandomized unless SLPEMU_FUZZ_RANDOM=1. The figures go to the `figures` fixture.
+(default 500; SSH: an eighth, at most 40), derandomized unless SLPEMU_FUZZ_RANDOM=1. The figures go to the `figures` fixture.
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def test_fuzz_netconf_over_ssh(device, tmp_path, figures):
             hello += chan.recv(65536)
         return client, chan
 
-    @settings(FUZZ, max_examples=max(10, min(60, EXAMPLES // 8)))
+    @settings(FUZZ, max_examples=max(10, min(40, EXAMPLES // 8)))
     @given(case=frames(rpc_bodies(svc.netconf)))
     def run(case):
         version, data = case
