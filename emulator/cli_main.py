@@ -60,6 +60,15 @@ def serve(platform, release, state_dir, hostname, serial, host, netconf_port, re
           tls_cert, tls_key, user, password, cssm_trust_anchor, frozen_clock, factory_trust, migrated_from,
           migrated_licences, builtin_cssm, builtin_cssm_policy, push_ca, push_timeout, ip_hosts) -> None:
     """Run one emulated device until interrupted."""
+    if tls_cert or tls_key:             # a bad pair is one line and exit status 2, before anything starts
+        from .frontends.restconf.tls import check_pair
+        try:
+            if not (tls_cert and tls_key):
+                raise ValueError("give both --tls-cert and --tls-key")
+            check_pair(tls_cert, tls_key)
+        except ValueError as exc:
+            click.echo(f"Error: --tls-cert/--tls-key: {exc}", err=True)
+            sys.exit(2)
     options = DeviceOptions(platform=platform, release=release, hostname=hostname, serial=serial,
                             trust_anchor=cssm_trust_anchor, frozen_clock=frozen_clock, users={user: password},
                             factory_trust=factory_trust, migrated_from=migrated_from,

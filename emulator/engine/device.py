@@ -39,6 +39,9 @@ from .utility import Utility
 from .view import FIRST_PUSH_DELAY, StateView
 
 LOG_KEEP = 4096                   # syslog / event-log entries kept per device
+# One clock move runs every job on the way under the device lock: ten years (a few seconds of work) at most,
+# so that one request cannot hold the device for hours (or past year 9999).
+MAX_CLOCK_STEP = 10 * 365 * 86400
 
 
 @dataclass(frozen=True)
@@ -425,8 +428,8 @@ class Device(StateView):
 
     def advance_clock(self, seconds: float) -> float:
         """Moves the clock forward, running every job that falls due, in time order. Returns the new now."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise DeviceError("% Invalid number of seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_CLOCK_STEP:
+            raise DeviceError(f"% Invalid number of seconds (0 to {MAX_CLOCK_STEP} in one step)")
         with self._op() as ctx:
             target = self.clock.now() + seconds
             ctx.run_due(target, exchanges=True)
@@ -439,6 +442,9 @@ class Device(StateView):
         freezes or releases the clock."""
         with self._op() as ctx:
             if now is not None:
+                if now > self.clock.now() + MAX_CLOCK_STEP:
+                    raise DeviceError(f"% The emulated clock moves at most {MAX_CLOCK_STEP} seconds in one step",
+                                      "invalidrequest")
                 if now < self.clock.now():
                     raise DeviceError("% The emulated clock cannot go backwards", "invalidrequest")
                 ctx.run_due(now, exchanges=True)
@@ -511,6 +517,11 @@ class Device(StateView):
         ctx.syslog(now, messages.system_restarted())
         ctx.reporting.announce_deadline(now)
         ctx.update("reporting", reminder_cursor=now)
+
+    def log_message(self, facility: str, severity: int, mnemonic: str, text: str) -> None:
+        """A syslog message of the device around licensing (a front-end's, e.g. %SEC_LOGIN-1-QUIET_MODE_ON)."""
+        with self._op() as ctx:
+            ctx.syslog(ctx.now(), (facility, severity, mnemonic, text))
 
     def clear_eventlog(self) -> None:
         with self._op() as ctx:

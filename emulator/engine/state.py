@@ -236,6 +236,16 @@ class User:
 @dataclass(frozen=True)
 class SystemSettings:
     """Non-licensing device settings the front-ends honour."""
+    # IOS login protection (`login block-for <s> attempts <n> within <s>`, `login delay <s>`): 0 = off
+    login_block_for: int = 0
+    login_block_attempts: int = 0
+    login_block_within: int = 0
+    login_delay: int = 0
+    # `ip ssh server algorithm encryption|mac|kex|hostkey ...`: () = IOS XE's defaults
+    ssh_encryption: tuple[str, ...] = ()
+    ssh_mac: tuple[str, ...] = ()
+    ssh_kex: tuple[str, ...] = ()
+    ssh_hostkey: tuple[str, ...] = ()
     ip_http_server: bool = False
     ip_http_secure_server: bool = True
     ip_http_authentication_local: bool = True

@@ -19,6 +19,19 @@ login: the device user's, else 15.
 
 The host key is kept in the state directory (created on first start, mode 0600), so clients see the same
 key across restarts.
+
+Resource use (issue 14): a connection costs a thread only once the client has sent its SSH identification
+string; until then the accept loop watches it with a selector (BANNER_TIMEOUT seconds, MAX_PENDING in all,
+PENDING_PER_ADDRESS per address), so silent or bare TCP connections use no slot and log at most one
+debug line. Connections in the handshake/authentication phase are capped (MAX_STARTUPS, STARTUPS_PER_ADDRESS)
+and timed (HANDSHAKE_TIMEOUT, AUTH_TIMEOUT); a connection may open MAX_CHANNELS session channels and a user
+MAX_SESSIONS_PER_USER sessions on one server; AUTH_RETRIES failed passwords end a connection. paramiko's
+own logging is silenced: a failed connection is one line of ours.
+
+With a `device`, the server applies its settings: the SSH algorithms offered (`ip ssh server algorithm
+encryption|mac|kex|hostkey`, IOS XE 17.x's defaults otherwise: no CBC, 3DES, MD5 or SHA-1) and IOS's login
+protection (`login block-for <s> attempts <n> within <s>`, `login delay <s>`; off by default, with the
+%SEC_LOGIN syslogs), shared by every SSH server of that device.
 """
 
 from __future__ import annotations
@@ -26,15 +39,161 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import selectors
 import socket
 import threading
+import time
+import weakref
+from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import paramiko
 
 log = logging.getLogger(__name__)
+
+BANNER_TIMEOUT = 10.0          # seconds a new connection has to send its SSH identification string
+HANDSHAKE_TIMEOUT = 10.0       # seconds for the key exchange after it
+AUTH_TIMEOUT = 30.0            # seconds to authenticate
+MAX_PENDING = 512              # connections waiting for their identification string (no thread)
+PENDING_PER_ADDRESS = 256
+MAX_STARTUPS = 32              # connections in the handshake/authentication phase (2 threads each)
+STARTUPS_PER_ADDRESS = 10
+MAX_CHANNELS = 8               # session channels on one connection
+MAX_SESSIONS_PER_USER = 16     # session channels of one user on one server
+AUTH_RETRIES = 3               # failed password attempts before the connection is closed (ip ssh authentication-retries)
+
+# IOS XE 17.x's defaults (`show ip ssh`), in paramiko's names; `ip ssh server algorithm ...` changes them
+DEFAULT_ALGORITHMS = {
+    "encryption": ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr"),
+    "mac": ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512"),
+    "kex": ("ecdh-sha2-nistp256", "ecdh-sha2-nistp384", "ecdh-sha2-nistp521", "diffie-hellman-group14-sha256",
+            "diffie-hellman-group16-sha512"),
+    "hostkey": ("ecdsa-sha2-nistp256",),
+}
+# what `ip ssh server algorithm <kind>` accepts (IOS names and the OpenSSH ones), as paramiko names them
+ALGORITHM_NAMES = {
+    "encryption": {"aes128-ctr": "aes128-ctr", "aes192-ctr": "aes192-ctr", "aes256-ctr": "aes256-ctr",
+                   "aes128-gcm": "aes128-gcm@openssh.com", "aes256-gcm": "aes256-gcm@openssh.com",
+                   "aes128-gcm@openssh.com": "aes128-gcm@openssh.com",
+                   "aes256-gcm@openssh.com": "aes256-gcm@openssh.com",
+                   "aes128-cbc": "aes128-cbc", "aes192-cbc": "aes192-cbc", "aes256-cbc": "aes256-cbc",
+                   "3des-cbc": "3des-cbc"},
+    "mac": {"hmac-sha2-256": "hmac-sha2-256", "hmac-sha2-512": "hmac-sha2-512",
+            "hmac-sha2-256-etm@openssh.com": "hmac-sha2-256-etm@openssh.com",
+            "hmac-sha2-512-etm@openssh.com": "hmac-sha2-512-etm@openssh.com",
+            "hmac-sha1": "hmac-sha1", "hmac-sha1-96": "hmac-sha1-96"},
+    "kex": {"ecdh-sha2-nistp256": "ecdh-sha2-nistp256", "ecdh-sha2-nistp384": "ecdh-sha2-nistp384",
+            "ecdh-sha2-nistp521": "ecdh-sha2-nistp521",
+            "diffie-hellman-group14-sha256": "diffie-hellman-group14-sha256",
+            "diffie-hellman-group16-sha512": "diffie-hellman-group16-sha512",
+            "curve25519-sha256": "curve25519-sha256@libssh.org",
+            "curve25519-sha256@libssh.org": "curve25519-sha256@libssh.org"},
+    "hostkey": {"ecdsa-sha2-nistp256": "ecdsa-sha2-nistp256"},
+}
+_QUIET = logging.getLogger("emulator.frontends.ssh.paramiko")   # paramiko's per-connection chatter
+_QUIET.setLevel(logging.CRITICAL + 1)
+_QUIET.propagate = False
+
+
+def algorithms_of(system) -> dict[str, tuple[str, ...]]:
+    """The algorithms a device offers: its `ip ssh server algorithm` settings, else the defaults."""
+    out = {}
+    for kind, default in DEFAULT_ALGORITHMS.items():
+        chosen = tuple(getattr(system, f"ssh_{kind}", ()) or ())
+        out[kind] = tuple(ALGORITHM_NAMES[kind].get(a, a) for a in chosen) or default
+    return out
+
+
+class LoginGuard:
+    """IOS's login protection for one device, shared by its SSH servers: `login delay <s>` waits before
+    each password check; `login block-for <s> attempts <n> within <w>` turns Quiet Mode on after n
+    failures within w seconds, refusing every login for s seconds (%SEC_LOGIN-1-QUIET_MODE_ON ...
+    %SEC_LOGIN-5-QUIET_MODE_OFF). With block-for configured and no delay, IOS waits 1 s. Durations are
+    real time (the device clock may be frozen or advanced)."""
+
+    def __init__(self, device):
+        self.device = device
+        self._lock = threading.Lock()
+        self._failures: deque[float] = deque()
+        self._quiet_until = 0.0
+        self._timer: threading.Timer | None = None
+
+    def _settings(self) -> tuple[int, int, int, int]:
+        sysc = self.device.system
+        block = int(getattr(sysc, "login_block_for", 0) or 0)
+        attempts = int(getattr(sysc, "login_block_attempts", 0) or 0)
+        within = int(getattr(sysc, "login_block_within", 0) or 0)
+        delay = int(getattr(sysc, "login_delay", 0) or 0) or (1 if block else 0)
+        return block, attempts, within, delay
+
+    def quiet(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._quiet_until
+
+    def before_attempt(self) -> bool:
+        """Waits the login delay; False when Quiet Mode refuses every login."""
+        block, _, _, delay = self._settings()
+        if self.quiet():
+            return False
+        if delay:
+            time.sleep(delay)
+        return not self.quiet()
+
+    def failed(self, user: str, source: str, localport: int) -> None:
+        block, attempts, within, _ = self._settings()
+        if not (block and attempts and within):
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now < self._quiet_until:
+                return
+            self._failures.append(now)
+            while self._failures and self._failures[0] < now - within:
+                self._failures.popleft()
+            if len(self._failures) < attempts:
+                return
+            left = max(1, int(within - (now - self._failures[0])))
+            self._failures.clear()
+            self._quiet_until = now + block
+            timer = self._timer = threading.Timer(block, self._quiet_off)
+            timer.daemon = True
+            timer.start()
+        self._syslog(1, "QUIET_MODE_ON",
+                     f"Still timeleft for watching failures is {left} secs, [user: {user}] [Source: {source}] "
+                     f"[localport: {localport}] [Reason: Login Authentication Failed] [ACL: sl_def_acl] at "
+                     f"{self._stamp()}")
+
+    def _quiet_off(self) -> None:
+        with self._lock:
+            if time.monotonic() + 0.5 < self._quiet_until:
+                return
+            self._quiet_until = 0.0
+        self._syslog(5, "QUIET_MODE_OFF", f"Quiet Mode is OFF, because block period timed out at {self._stamp()}")
+
+    def _stamp(self) -> str:
+        return datetime.fromtimestamp(self.device.now(), tz=timezone.utc).strftime("%H:%M:%S UTC %a %b %-d %Y")
+
+    def _syslog(self, severity: int, mnemonic: str, text: str) -> None:
+        try:
+            self.device.log_message("SEC_LOGIN", severity, mnemonic, text)
+        except Exception:                     # noqa: BLE001 - a log line must not break a login
+            log.exception("cannot log %s", mnemonic)
+
+
+_GUARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_GUARDS_LOCK = threading.Lock()
+
+
+def login_guard_for(device) -> LoginGuard:
+    """The one LoginGuard of a device (its CLI and NETCONF SSH servers share it)."""
+    with _GUARDS_LOCK:
+        guard = _GUARDS.get(device)
+        if guard is None:
+            guard = _GUARDS[device] = LoginGuard(device)
+        return guard
 
 HOST_KEY_NAME = "ssh_host_ecdsa_key"
 AUTHORIZED_KEYS_NAME = "authorized_keys"
@@ -118,6 +277,7 @@ class _Interface(paramiko.ServerInterface):
         self.privilege = 0
         self.sessions: dict[int, SSHSession] = {}
         self.failures = 0
+        self.opened: set[int] = set()
         self.replied: list[threading.Event] = []
         send = transport._send_user_message
         transport_thread = transport
@@ -135,17 +295,33 @@ class _Interface(paramiko.ServerInterface):
         return "password,publickey"
 
     def check_auth_password(self, username, password):
+        guard = getattr(self.server, "login_guard", None)
+        if self.failures >= AUTH_RETRIES:
+            self.transport.close()
+            return paramiko.AUTH_FAILED
+        if guard is not None and not guard.before_attempt():
+            self.failures += 1                       # Quiet Mode: every login is refused
+            return paramiko.AUTH_FAILED
         try:
             privilege = self.server.authenticate_password(username, password)
         except Exception:
             privilege = None
         if privilege is None:
             self.failures += 1
+            if guard is not None:
+                guard.failed(username, str(self.peer[0]) if self.peer else "", self.server.port or 0)
+            if self.failures >= AUTH_RETRIES:
+                log.info("%s: %s failed %d passwords; connection closed", self.server.name,
+                         self.peer[0] if self.peer else "?", self.failures)
+                threading.Timer(0.2, self.transport.close).start()
             return paramiko.AUTH_FAILED
         self.username, self.privilege = username, privilege
         return paramiko.AUTH_SUCCESSFUL
 
     def check_auth_publickey(self, username, key):
+        guard = getattr(self.server, "login_guard", None)
+        if guard is not None and guard.quiet():
+            return paramiko.AUTH_FAILED
         for allowed, comment in read_authorized_keys(self.server.authorized_keys_path):
             if allowed.get_name() != key.get_name() or allowed.asbytes() != key.asbytes():
                 continue
@@ -159,10 +335,26 @@ class _Interface(paramiko.ServerInterface):
         return paramiko.AUTH_FAILED
 
     # ------------------------------------------------------------------ channels
+    def open_channels(self) -> int:
+        channels = getattr(self.transport, "_channels", None)
+        if channels is None:
+            return 0
+        return sum(1 for cid in self.opened if (ch := channels.get(cid)) is not None and not ch.closed)
+
     def check_channel_request(self, kind, chanid):
-        if kind == "session":
-            return paramiko.OPEN_SUCCEEDED
-        return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if kind != "session":
+            return paramiko.OPEN_FAILED_ADMINISTRATIVELY_PROHIBITED
+        if self.open_channels() >= MAX_CHANNELS:
+            log.info("%s: %s asked for more than %d channels on one connection", self.server.name,
+                     self.peer[0] if self.peer else "?", MAX_CHANNELS)
+            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+        if self.server.user_sessions(self.username, getattr(self.server, "authenticate_password", None)) \
+                >= MAX_SESSIONS_PER_USER:
+            log.info("%s: user %s already has %d sessions", self.server.name, self.username,
+                     MAX_SESSIONS_PER_USER)
+            return paramiko.OPEN_FAILED_RESOURCE_SHORTAGE
+        self.opened.add(chanid)
+        return paramiko.OPEN_SUCCEEDED
 
     def _session(self, channel) -> SSHSession:
         sess = self.sessions.get(channel.get_id())
@@ -228,8 +420,8 @@ class SSHServer:
                  shell_handler: Callable[[SSHSession], None] | None = None,
                  exec_handler: Callable[[SSHSession, str], None] | None = None,
                  subsystems: dict[str, tuple] | None = None,
-                 name: str = "ssh", handshake_timeout: float = 15.0, auth_timeout: float = 30.0,
-                 max_connections: int = 64):
+                 name: str = "ssh", handshake_timeout: float = HANDSHAKE_TIMEOUT, auth_timeout: float = AUTH_TIMEOUT,
+                 banner_timeout: float = BANNER_TIMEOUT, max_connections: int = 64, device=None):
         self.host = host
         self.requested_port = port
         self.port: int | None = None
@@ -246,13 +438,31 @@ class SSHServer:
         self.name = name
         self.handshake_timeout = handshake_timeout
         self.auth_timeout = auth_timeout
+        self.banner_timeout = banner_timeout
         self.max_connections = max_connections
+        self.device = device
+        self.login_guard = login_guard_for(device) if device is not None else None
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._transports: set[paramiko.Transport] = set()
+        self._interfaces: "weakref.WeakSet[_Interface]" = weakref.WeakSet()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
+        self._startups: Counter = Counter()           # address -> connections not yet authenticated
+        self._connections: Counter = Counter()        # address -> connections with a thread
+
+    # ------------------------------------------------------------------ limits and settings
+    def user_sessions(self, username: str | None, users=None) -> int:
+        """Open session channels of `username` on this server, counted per device: `users` is the
+        connection's password check (`device.check_password`), which tells a device's connections apart
+        when one server serves several devices."""
+        return sum(iface.open_channels() for iface in list(self._interfaces)
+                   if iface.username == username
+                   and (users is None or getattr(iface.server, "authenticate_password", None) == users))
+
+    def algorithms(self) -> dict[str, tuple[str, ...]]:
+        return algorithms_of(self.device.system) if self.device is not None else dict(DEFAULT_ALGORITHMS)
 
     # ------------------------------------------------------------------ lifecycle
     def add_subsystem(self, name: str, handler_class, *args, **kwargs) -> None:
@@ -276,8 +486,8 @@ class SSHServer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.requested_port))
-        sock.listen(32)
-        sock.settimeout(0.5)
+        sock.listen(128)
+        sock.setblocking(False)
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._thread = threading.Thread(target=self._accept_loop, name=f"{self.name}-accept", daemon=True)
@@ -286,13 +496,13 @@ class SSHServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
         if self._sock is not None:
             try:
                 self._sock.close()
             except OSError:
                 pass
-        if self._thread is not None:
-            self._thread.join(timeout)
         with self._lock:
             transports = list(self._transports)
         for t in transports:
@@ -333,37 +543,134 @@ class SSHServer:
         th.start()
 
     def _accept_loop(self) -> None:
-        while not self._stop.is_set():
+        """Accepts connections and keeps the ones that have not sent their identification string in a
+        selector: a silent connection costs a socket, not a thread."""
+        sel = selectors.DefaultSelector()
+        sel.register(self._sock, selectors.EVENT_READ, None)
+        pending: dict[socket.socket, tuple[str, int, float]] = {}    # sock -> (host, port, deadline)
+        per_address: Counter = Counter()
+
+        def drop(conn: socket.socket, why: str | None = None) -> None:
+            host, port, _ = pending.pop(conn)
+            per_address[host] -= 1
+            if per_address[host] <= 0:
+                del per_address[host]
             try:
-                conn, addr = self._sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                break
-            with self._lock:
-                busy = len(self._transports) >= self.max_connections
-            if busy:
-                conn.close()
-                continue
-            conn.settimeout(None)
-            try:                      # interactive and request/response traffic: no Nagle delay
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            except OSError:
+                sel.unregister(conn)
+            except (KeyError, ValueError):
                 pass
-            th = threading.Thread(target=self._serve_connection, args=(conn, addr),
-                                  name=f"{self.name}-conn", daemon=True)
-            with self._lock:
-                self._threads.add(th)
-            th.start()
+            if why is not None:
+                conn.close()
+                log.debug("%s: connection from %s:%s %s", self.name, host, port, why)
+
+        try:
+            while not self._stop.is_set():
+                try:
+                    events = sel.select(0.5)
+                except OSError:
+                    break
+                for key, _ in events:
+                    if key.fileobj is self._sock:
+                        for _ in range(64):
+                            try:
+                                conn, addr = self._sock.accept()
+                            except (BlockingIOError, InterruptedError):
+                                break
+                            except OSError:
+                                return
+                            host = str(addr[0])
+                            if len(pending) >= MAX_PENDING or per_address[host] >= PENDING_PER_ADDRESS:
+                                log.info("%s: connection from %s refused: too many waiting for their SSH "
+                                         "banner", self.name, host)
+                                conn.close()
+                                continue
+                            conn.setblocking(False)
+                            pending[conn] = (host, addr[1], time.monotonic() + self.banner_timeout)
+                            per_address[host] += 1
+                            sel.register(conn, selectors.EVENT_READ, None)
+                        continue
+                    conn = key.fileobj
+                    try:
+                        head = conn.recv(8, socket.MSG_PEEK)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError:
+                        drop(conn, "reset before its SSH banner")
+                        continue
+                    if not head:
+                        drop(conn, "closed before its SSH banner")
+                        continue
+                    if not (b"SSH-".startswith(head[:4]) and (len(head) < 4 or head.startswith(b"SSH-"))):
+                        host, port, _ = pending[conn]
+                        drop(conn, None)
+                        conn.close()
+                        log.info("%s: connection from %s:%s is not SSH (it sent %r); closed", self.name, host,
+                                 port, head)
+                        continue
+                    if len(head) < 4:
+                        continue
+                    host, port, _ = pending[conn]
+                    drop(conn, None)
+                    self._hand_over(conn, (host, port))
+                now = time.monotonic()
+                for conn, (host, port, deadline) in list(pending.items()):
+                    if now > deadline:
+                        drop(conn, f"sent no SSH banner within {self.banner_timeout:g} s")
+        finally:
+            for conn in list(pending):
+                drop(conn, "closed: the server stops")
+            sel.close()
+
+    def _hand_over(self, conn: socket.socket, addr) -> None:
+        host = addr[0]
+        with self._lock:
+            busy = (len(self._transports) >= self.max_connections or sum(self._startups.values()) >= MAX_STARTUPS
+                    or self._startups[host] >= STARTUPS_PER_ADDRESS)
+            if not busy:
+                self._startups[host] += 1
+                self._connections[host] += 1
+        if busy:
+            log.info("%s: connection from %s refused: too many connections", self.name, host)
+            conn.close()
+            return
+        conn.setblocking(True)
+        conn.settimeout(None)
+        try:                      # interactive and request/response traffic: no Nagle delay
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        th = threading.Thread(target=self._serve_connection, args=(conn, addr), name=f"{self.name}-conn",
+                              daemon=True)
+        with self._lock:
+            self._threads.add(th)
+        th.start()
+
+    def _authenticated(self, host: str, state: dict) -> None:
+        if not state["startup"]:
+            return
+        state["startup"] = False
+        with self._lock:
+            self._startups[host] -= 1
+            if self._startups[host] <= 0:
+                del self._startups[host]
 
     def _serve_connection(self, conn: socket.socket, addr) -> None:
         transport = None
+        host = addr[0]
+        state = {"startup": True}
         try:
             transport = paramiko.Transport(conn)
+            transport.set_log_channel(_QUIET.name)
             transport.local_version = "SSH-2.0-Cisco-1.25"
             transport.handshake_timeout = self.handshake_timeout
             transport.auth_timeout = self.auth_timeout
-            transport.banner_timeout = self.handshake_timeout
+            algorithms = self.algorithms()
+            options = transport.get_security_options()
+            options.ciphers = algorithms["encryption"]
+            options.digests = algorithms["mac"]
+            options.kex = algorithms["kex"]
+            options.key_types = algorithms["hostkey"]
+            transport.banner_timeout = self.banner_timeout
             transport.add_server_key(self.host_key)
             target = self.connection_target(conn)
             for name, spec in target.subsystems.items():
@@ -374,24 +681,34 @@ class SSHServer:
             iface = _Interface(target, transport, addr)
             try:
                 transport.start_server(server=iface)
-            except (paramiko.SSHException, EOFError, OSError):
+                self._interfaces.add(iface)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                log.info("%s: connection from %s:%s ended during the SSH handshake (%s)", self.name, host,
+                         addr[1], exc or type(exc).__name__)
                 return
             # Channels are served from the request callbacks; accept() drains the queue. The accepted
             # channels are kept referenced: paramiko closes a channel object that is garbage-collected.
-            waited = 0.0
+            started = time.monotonic()
             channels: list = []
             while transport.is_active() and not self._stop.is_set():
                 chan = transport.accept(timeout=0.5)
                 channels = [c for c in channels if not c.closed]
                 if chan is not None:
                     channels.append(chan)
-                if not transport.is_authenticated():
-                    waited += 0.5
-                    if waited > self.auth_timeout:
-                        break
+                if transport.is_authenticated():
+                    self._authenticated(host, state)
+                elif time.monotonic() - started > self.auth_timeout:
+                    log.info("%s: connection from %s:%s did not authenticate within %g s; closed", self.name,
+                             host, addr[1], self.auth_timeout)
+                    break
         except Exception:
             log.exception("%s connection from %s failed", self.name, addr)
         finally:
+            self._authenticated(host, state)
+            with self._lock:
+                self._connections[host] -= 1
+                if self._connections[host] <= 0:
+                    del self._connections[host]
             if transport is not None:
                 with self._lock:
                     self._transports.discard(transport)

@@ -258,3 +258,27 @@ def test_connections_are_capped_per_address(web):
     finally:
         for s in socks:
             s.close()
+
+
+def test_pipelined_and_keep_alive_requests_are_all_answered(web):
+    one = f"GET {LIC} HTTP/1.1\r\nHost: x\r\n{AUTH}Accept: application/yang-data+json\r\n\r\n".encode()
+    s = tls_socket(web.https.port)
+    try:
+        s.sendall(one * 3)                                    # pipelined: three heads in one write
+        got = b""
+        s.settimeout(5)
+        while got.count(b"HTTP/1.1 200") < 3:
+            chunk = s.recv(65536)
+            assert chunk, got[-300:]
+            got += chunk
+        time.sleep(0.3)                                       # then idle in keep-alive, then one more
+        s.sendall(one[:20])
+        time.sleep(0.3)
+        s.sendall(one[20:])
+        more = b""
+        while b"HTTP/1.1 200" not in more:
+            chunk = s.recv(65536)
+            assert chunk, more[-300:]
+            more += chunk
+    finally:
+        s.close()

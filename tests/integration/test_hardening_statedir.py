@@ -77,3 +77,27 @@ def test_a_second_server_refuses_to_start_with_one_line(tmp_path):
         if first.poll() is None:
             first.kill()
         first.communicate(timeout=30)
+
+
+# ============================================================================================ #11 TLS files
+
+@pytest.mark.parametrize("case", ["not-pem", "key-of-another", "cert-only", "key-is-a-cert"])
+def test_a_bad_tls_pair_is_one_line_and_exit_status_2(tmp_path, case):
+    from emulator.frontends.restconf.tls import self_signed
+    cert, key = self_signed("Router", "127.0.0.1")
+    _, other_key = self_signed("Other", "127.0.0.1")
+    (tmp_path / "cert.pem").write_bytes(cert)
+    (tmp_path / "key.pem").write_bytes({"not-pem": b"garbage\n", "key-of-another": other_key,
+                                        "cert-only": key, "key-is-a-cert": cert}[case])
+    if case == "not-pem":
+        (tmp_path / "cert.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nnot base64\n")
+    args = ["--tls-cert", str(tmp_path / "cert.pem")]
+    if case != "cert-only":
+        args += ["--tls-key", str(tmp_path / "key.pem")]
+    proc = subprocess.run([sys.executable, "-m", "emulator.cli_main", "serve", "--state-dir", str(tmp_path / "s"),
+                           "--netconf-port", "0", "--restconf-port", "0", "--cli-port", "0", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --tls-cert/--tls-key: "), proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "s").exists()

@@ -97,3 +97,14 @@ def test_the_line_is_capped_with_one_bell():
     assert line == "a" * MAX_LINE
     assert chan.out.count(b"\x07") == 1
     assert len(chan.out) < 2 * MAX_LINE
+
+
+@pytest.mark.parametrize("keys, line", [
+    ("abc\x1bO\x15xy\r", "xy"),          # a control key ends a broken escape sequence and still counts
+    ("abc\x1b[\x7f\r", "ab"),
+    ("abc\x1b\r", "abc"),
+    ("abc\x1bbd\r", "abcd"),             # ESC + a printable key: both dropped (IOS meta keys)
+    ("abc\x1b[D\x1b[Dx\r", "axbc"),
+])
+def test_escape_sequences_never_swallow_control_keys(keys, line):
+    assert run(keys)[0] == line

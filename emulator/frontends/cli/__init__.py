@@ -41,7 +41,8 @@ class CliServer:
                              authorized_keys_path=self.state_dir / AUTHORIZED_KEYS_NAME,
                              known_user=device.privilege_of,
                              shell_handler=self._shell, exec_handler=self._exec,
-                             subsystems={"sftp": (_sftp_server_class(), FlashSFTP, device)}, name="cli")
+                             subsystems={"sftp": (_sftp_server_class(), FlashSFTP, device)}, name="cli",
+                             device=device)
 
     @property
     def port(self) -> int | None:

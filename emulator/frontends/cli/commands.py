@@ -14,6 +14,7 @@ from ...engine.flash import FlashError
 from . import devcmds, netcopy
 from . import render as R
 from .parser import Grammar
+from ..ssh import ALGORITHM_NAMES, DEFAULT_ALGORITHMS  # noqa: I001 - the SSH server's algorithm names
 
 CONFIG_BANNER = "Enter configuration commands, one per line.  End with CNTL/Z."
 
@@ -120,6 +121,16 @@ KEYWORD_HELP = {
     "console": "Set console logging parameters",
     "synchronous": "Synchronized message output",
     "login": "Enable password checking",
+    "block-for": "Set quiet-mode active time period",
+    "attempts": "Set max number of fail attempts",
+    "within": "Watch period for repeated login failures",
+    "delay": "Set delay between successive fail login",
+    "ssh": "Configure ssh options",
+    "algorithm": "Configure ssh algorithms",
+    "encryption": "Configure encryption algorithms",
+    "mac": "Configure mac algorithms",
+    "kex": "Configure KEX algorithms",
+    "hostkey": "Configure hostkey algorithms",
     "vty": "Virtual terminal",
     "sync": "Synchronize with CSSM, CSLU or SSM On-Prem",
     "trust": "Trust commands",
@@ -564,6 +575,30 @@ def a_http_max(ctx, a):
     ctx.device.configure(system={"ip_http_max_connections": a["n"]}, owner=ctx.owner)
 
 
+def a_login_block(on: bool):
+    def action(ctx, a):
+        values = (a["block"], a["attempts"], a["within"]) if on else (0, 0, 0)
+        ctx.device.configure(system=dict(zip(("login_block_for", "login_block_attempts", "login_block_within"),
+                                             values)), owner=ctx.owner)
+    return action
+
+
+def a_login_delay(ctx, a):
+    ctx.device.configure(system={"login_delay": a.get("delay", 0)}, owner=ctx.owner)
+
+
+def a_ssh_algorithm(kind: str, on: bool):
+    def action(ctx, a):
+        names = tuple(a["algs"].split()) if on else ()
+        for i, name in enumerate(names):
+            if name not in ALGORITHM_NAMES[kind]:
+                raise InvalidAt(4 + i)
+        if on and kind == "hostkey" and not set(names) & set(DEFAULT_ALGORITHMS["hostkey"]):
+            raise CliError("% The host key of this device is ecdsa-sha2-nistp256; keep it in the list")
+        ctx.device.configure(system={f"ssh_{kind}": tuple(dict.fromkeys(names))}, owner=ctx.owner)
+    return action
+
+
 def a_line(ctx, a):
     ctx.session.mode = "config-line"
 
@@ -624,6 +659,15 @@ def running_config(ctx, startup: bool = False) -> str:
     lines += devcmds.ip_service_lines(d)
     if sysc.ip_scp_server:
         lines.append("ip scp server enable")
+    for kind in ("encryption", "mac", "kex", "hostkey"):
+        chosen = getattr(sysc, f"ssh_{kind}", ())
+        if chosen:
+            lines.append(f"ip ssh server algorithm {kind} {' '.join(chosen)}")
+    if sysc.login_block_for:
+        lines.append(f"login block-for {sysc.login_block_for} attempts {sysc.login_block_attempts} "
+                     f"within {sysc.login_block_within}")
+    if sysc.login_delay:
+        lines.append(f"login delay {sysc.login_delay}")
     lines.append("!")
     logging = devcmds.logging_lines(d)
     if logging:
@@ -850,6 +894,20 @@ def config_grammar(device) -> Grammar:
         g.add(f"{no}netconf-yang", sysc("netconf_yang", val))
         g.add(f"{no}restconf", sysc("restconf", val))
         g.add(f"{no}logging console", a_logging_console(val))
+    LH = {"block": "Quiet-Mode period in seconds", "attempts": "Failed login attempts",
+          "within": "Watch period in seconds", "delay": "Delay in seconds between successive login attempts"}
+    g.add("login block-for <1-65535>:block attempts <1-65535>:attempts within <1-65535>:within",
+          a_login_block(True), LH)
+    g.add("no login block-for", a_login_block(False))
+    g.add("no login block-for LINE:rest", a_login_block(False))
+    g.add("login delay <1-10>:delay", a_login_delay, LH)
+    g.add("no login delay", a_login_delay)
+    g.add("no login delay <1-10>:delay", a_login_delay)
+    for kind in ("encryption", "mac", "kex", "hostkey"):
+        g.add(f"ip ssh server algorithm {kind} LINE:algs", a_ssh_algorithm(kind, True),
+              {"algs": " ".join(sorted(ALGORITHM_NAMES[kind]))})
+        g.add(f"no ip ssh server algorithm {kind}", a_ssh_algorithm(kind, False))
+        g.add(f"no ip ssh server algorithm {kind} LINE:algs", a_ssh_algorithm(kind, False))
     g.add("ip http max-connections <1-16>:n", a_http_max, {"n": "Maximum number of connections"})
     g.add("no ip http max-connections", sysc("ip_http_max_connections", None))
     g.add("no ip http max-connections <1-16>:n", sysc("ip_http_max_connections", None))

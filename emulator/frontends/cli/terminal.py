@@ -270,7 +270,12 @@ class Terminal:
             self.poll = old_poll
 
     def _escape(self) -> str:
+        """The rest of an escape sequence after ESC. A control key (Enter, Ctrl-U...) ends a broken sequence
+        and still counts as a key, as on a terminal; ESC followed by a printable key drops both."""
         first = self.read_char(timeout=0.5)
+        if first is not None and (first < " " or first == "\x7f"):
+            self.pending.appendleft(first)
+            return ""
         if first not in ("[", "O"):
             return ""
         seq = ""
@@ -278,6 +283,9 @@ class Terminal:
             ch = self.read_char(timeout=0.5)
             if ch is None:
                 return seq
+            if ch < " " or ch == "\x7f":
+                self.pending.appendleft(ch)
+                return ""
             seq += ch
             if ch.isalpha() or ch == "~" or len(seq) > 4:
                 return seq

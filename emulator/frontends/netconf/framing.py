@@ -38,6 +38,12 @@ class FrameReader:
         self._size = 0                       # bytes in _parts
         self._need = 0                       # bytes still to read of the current chunk
         self._scan = 0                       # EOM mode: where to resume the delimiter search
+        self.completed = 0                   # messages returned (the transport resets it to measure activity)
+
+    @property
+    def partial(self) -> bool:
+        """Bytes of a message not yet complete are buffered."""
+        return bool(self._buf) or bool(self._parts) or self._need > 0
 
     def switch_to_chunked(self) -> None:
         """Called once both hellos are exchanged with base:1.1; bytes already buffered are re-read chunked."""
@@ -64,6 +70,7 @@ class FrameReader:
         msg = bytes(self._buf[:idx])
         del self._buf[:idx + len(EOM)]
         self._scan = 0
+        self.completed += 1
         return msg
 
     def _next_chunked(self) -> bytes | None:
@@ -96,6 +103,7 @@ class FrameReader:
                     raise FramingError("end of chunks without any chunk")
                 msg = b"".join(self._parts)
                 self._parts, self._size = [], 0
+                self.completed += 1
                 return msg
             end = buf.find(b"\n", 2, MAX_HEADER)
             if end < 0:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import ssl
 from pathlib import Path
 
 from cryptography import x509
@@ -28,6 +29,7 @@ def ensure_certificate(state_dir: str | Path, *, hostname: str = "Router", host:
         for path in (cert, key):
             if not path.is_file():
                 raise FileNotFoundError(f"{path} does not exist")
+        check_pair(cert, key)
         return cert, key
     state_dir = Path(state_dir)
     cert_path, key_path = state_dir / CERT_NAME, state_dir / KEY_NAME
@@ -38,6 +40,36 @@ def ensure_certificate(state_dir: str | Path, *, hostname: str = "Router", host:
     _write(key_path, key_pem, 0o600)
     _write(cert_path, cert_pem, 0o644)
     return cert_path, key_path
+
+
+def check_pair(cert: str | Path, key: str | Path) -> None:
+    """ValueError with a one-line reason unless `cert` is a PEM certificate and `key` its unencrypted PEM
+    private key, loadable by the TLS server."""
+    cert, key = Path(cert), Path(key)
+    try:
+        certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{cert} is not a PEM certificate ({_reason(exc)})") from None
+    try:
+        private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    except TypeError:
+        raise ValueError(f"{key} is an encrypted private key; give an unencrypted one") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{key} is not a PEM private key ({_reason(exc)})") from None
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if (private.public_key().public_bytes(serialization.Encoding.DER, public)
+            != certificate.public_key().public_bytes(serialization.Encoding.DER, public)):
+        raise ValueError(f"the private key {key} does not belong to the certificate {cert}")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(str(cert), str(key))
+    except (ssl.SSLError, OSError) as exc:
+        raise ValueError(f"the TLS server cannot use {cert} with {key} ({_reason(exc)})") from None
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
 
 
 def self_signed(hostname: str, host: str) -> tuple[bytes, bytes]:
