@@ -11,7 +11,10 @@ kernel memory, epoll watches thousands at no per-event cost, and the device look
 
 Per-device state (NETCONF server, CLI grammars, Flask application) is built when a device is first
 contacted and dropped when the fleet evicts the device (`pool.Fleet`). Work runs on bounded pools: the
-HTTPS server's worker threads (`https_threads`) and at most `max_connections` SSH connections at once.
+HTTPS server's worker threads (`https_threads`) and at most `max_connections` SSH and HTTPS connections
+each. Both servers are the single device's, hardened alike (`frontends/ssh.py`, `frontends/restconf/http.py`:
+silent and slow clients cost a socket, not a thread; framing checks; caps per client address, counted per
+device), with each device's SSH algorithms and login protection.
 """
 
 from __future__ import annotations
@@ -21,15 +24,17 @@ import os
 import selectors
 import socket
 import threading
-import time
 from pathlib import Path
 
-from cheroot import connections, wsgi
+from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from ..engine.errors import DeviceError
-from ..frontends.restconf.server import MAX_BODY, SOCKET_TIMEOUT
-from ..frontends.ssh import AUTHORIZED_KEYS_NAME, HOST_KEY_NAME, SSHServer
+from ..frontends.restconf.http import GuardedConnectionManager, GuardedServer
+from ..frontends.restconf.server import APP_MAX_BODY, MAX_BODY, SOCKET_TIMEOUT
+from ..frontends.login import login_guard_for
+from ..frontends.ssh import (LISTENER, AUTHORIZED_KEYS_NAME, HOST_KEY_NAME, MAX_PENDING, MAX_STARTUPS, SSHServer,
+                             algorithms_of)
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +57,17 @@ def bind_listener(address: str, port: int) -> socket.socket:
 
 # ============================================================================================== SSH
 class _Target:
-    """What one connection talks to: a device's users, handlers and subsystems (see
-    `SSHServer.connection_target`)."""
+    """What one connection talks to: a device's users, handlers, subsystems, SSH algorithms and login
+    protection (see `SSHServer.connection_target`)."""
 
-    def __init__(self, server: "FleetSSHServer", device, *, shell=None, exec_=None, subsystems=None):
+    def __init__(self, server: "FleetSSHServer", device, port: int, *, shell=None, exec_=None, subsystems=None):
         self._server = server
+        self.port = port
         self.authenticate_password = device.check_password
         self.authorized_keys_path = server.authorized_keys_path
         self.known_user = device.privilege_of
+        self.login_guard = login_guard_for(device)
+        self.algorithms = lambda: algorithms_of(device.system)
         self.shell_handler = shell
         self.exec_handler = exec_
         self.subsystems = subsystems or {}
@@ -75,7 +83,8 @@ class _Target:
 
 class FleetSSHServer(SSHServer):
     """One SSH server for every device of a fleet: NETCONF on each device's netconf port, the CLI (shell,
-    exec, SCP, SFTP) on its ssh port."""
+    exec, SCP, SFTP) on its ssh port. The single device's limits apply per device: connections waiting for
+    their banner or authenticating are counted per client address and device."""
 
     def __init__(self, fleet, *, max_connections: int = 1024):
         state_dir = Path(fleet.state_dir)
@@ -84,7 +93,8 @@ class FleetSSHServer(SSHServer):
                          authorized_keys_path=state_dir / AUTHORIZED_KEYS_NAME, name="fleet-ssh",
                          max_connections=max_connections)
         self.fleet = fleet
-        self._selector = selectors.DefaultSelector()
+        self.max_pending = max(MAX_PENDING, 2 * max_connections)
+        self.max_startups = max(MAX_STARTUPS, max_connections // 4)
         self._listeners: dict[tuple[str, int], socket.socket] = {}
         self._local = threading.local()
 
@@ -93,7 +103,7 @@ class FleetSSHServer(SSHServer):
         sock = bind_listener(address, port)
         with self._lock:
             self._listeners[(address, port)] = sock
-        self._selector.register(sock, selectors.EVENT_READ)
+        self._selector.register(sock, selectors.EVENT_READ, LISTENER)
 
     def unlisten(self, address: str, port: int) -> None:
         with self._lock:
@@ -138,44 +148,12 @@ class FleetSSHServer(SSHServer):
         for key in list(self._listeners):
             self.unlisten(*key)
         super().stop(timeout)
-        self._selector.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                events = self._selector.select(0.5)
-            except (OSError, ValueError):
-                if self._stop.is_set():
-                    break
-                time.sleep(0.05)
-                continue
-            for key, _ in events:
-                sock = key.fileobj
-                for _ in range(64):                    # drain what is queued on this listener
-                    try:
-                        conn, addr = sock.accept()
-                    except (BlockingIOError, InterruptedError):
-                        break
-                    except OSError:
-                        break
-                    with self._lock:
-                        busy = len(self._transports) >= self.max_connections
-                    if busy:
-                        conn.close()
-                        continue
-                    conn.setblocking(True)
-                    try:                 # SSH set-up is many small writes: no Nagle/delayed-ACK stalls
-                        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    except OSError:
-                        pass
-                    th = threading.Thread(target=self._serve_connection, args=(conn, addr),
-                                          name="fleet-ssh-conn", daemon=True)
-                    with self._lock:
-                        self._threads.add(th)
-                    th.start()
 
     # ------------------------------------------------------------------ per connection
-    def _serve_connection(self, conn: socket.socket, addr) -> None:
+    def client_key(self, conn: socket.socket, host: str):
+        return host, conn.getsockname()[:2]
+
+    def _serve_transport(self, conn: socket.socket, addr, state: dict) -> None:
         try:
             local = conn.getsockname()[:2]
         except OSError:
@@ -184,14 +162,12 @@ class FleetSSHServer(SSHServer):
         entry = self.fleet.endpoints.get((local[0], local[1]))
         if entry is None:
             conn.close()
-            with self._lock:
-                self._threads.discard(threading.current_thread())
             return
         slot, role = entry
         try:
             with self.fleet.use(slot) as device:
-                self._local.target = self._target(slot, role, device)
-                super()._serve_connection(conn, addr)
+                self._local.target = self._target(slot, role, device, local[1])
+                super()._serve_transport(conn, addr, state)
         except DeviceError:
             try:
                 conn.close()
@@ -199,16 +175,14 @@ class FleetSSHServer(SSHServer):
                 pass
         finally:
             self._local.target = None
-            with self._lock:
-                self._threads.discard(threading.current_thread())
 
-    def _target(self, slot, role: str, device) -> _Target:
+    def _target(self, slot, role: str, device, port: int) -> _Target:
         if role == "netconf":
             from ..frontends.netconf import NetconfSubsystem
             netconf = self.fleet.frontend(slot, "netconf")
-            return _Target(self, device, subsystems={"netconf": (NetconfSubsystem, (netconf,), {})})
+            return _Target(self, device, port, subsystems={"netconf": (NetconfSubsystem, (netconf,), {})})
         cli = self.fleet.frontend(slot, "cli")
-        return _Target(self, device, shell=cli.ssh.shell_handler, exec_=cli.ssh.exec_handler,
+        return _Target(self, device, port, shell=cli.ssh.shell_handler, exec_=cli.ssh.exec_handler,
                        subsystems=dict(cli.ssh.subsystems))
 
     def connection_target(self, conn):
@@ -217,7 +191,7 @@ class FleetSSHServer(SSHServer):
 
 # ============================================================================================== HTTPS
 class _Listener:
-    """A device's HTTPS listening socket in cheroot's selector (never expires)."""
+    """A device's HTTPS listening socket in the connection manager's selector (never expires)."""
     __slots__ = ("sock", "addr", "last_used")
 
     def __init__(self, sock: socket.socket, addr: tuple[str, int]):
@@ -229,47 +203,11 @@ class _Listener:
         self.sock.close()
 
 
-class _Accepted:
-    """A connection accepted already, shaped as the listening socket cheroot's accept path takes."""
-
-    def __init__(self, sock: socket.socket, addr):
-        self._pair = (sock, addr)
-
-    def accept(self):
-        return self._pair
-
-
-class _Connections(connections.ConnectionManager):
-    """cheroot's connection manager with any number of extra listening sockets in its selector: a new
-    connection on one is accepted at once, and its TLS handshake runs on a small pool of its own (not on
-    the selector thread, as cheroot does for its own socket: a client stalling in the handshake would hold
-    up every device's new connections); the connection remembers the local address it came in on."""
-
-    HANDSHAKE_THREADS = 8
-
-    def __init__(self, server):
-        super().__init__(server)
-        import concurrent.futures
-        self._handshakes = concurrent.futures.ThreadPoolExecutor(self.HANDSHAKE_THREADS,
-                                                                 thread_name_prefix="fleet-tls")
-
-    def _handshake(self, sock: socket.socket, addr, local) -> None:
-        try:
-            new_conn = self._from_server_socket(_Accepted(sock, addr))
-        except Exception:                                   # pragma: no cover - cheroot logs what it knows
-            log.debug("TLS handshake from %s failed", addr, exc_info=True)
-            sock.close()
-            return
-        if new_conn is None:
-            sock.close()
-            return
-        new_conn.slpemu_local = local
-        new_conn.remote_addr, new_conn.remote_port = addr[0], addr[1]
-        self.server.process_conn(new_conn)
-
-    def close(self):
-        self._handshakes.shutdown(wait=False, cancel_futures=True)
-        super().close()
+class _Connections(GuardedConnectionManager):
+    """The single device's hardened connection manager (requests read before a worker sees them, TLS
+    handshakes without blocking, caps, timeouts) with any number of device listening sockets in its
+    selector; a connection remembers the device address it came in on, and the per-address cap counts
+    per client address and device."""
 
     def add_listener(self, listener: _Listener) -> None:
         self._selector.register(listener.sock.fileno(), selectors.EVENT_READ, data=listener)
@@ -281,33 +219,26 @@ class _Connections(connections.ConnectionManager):
             pass
         listener.close()
 
-    def _run(self, expiration_interval):
-        last_expiration_check = time.time()
-        while not self._stop_requested:
+    def accept_from(self, listener: _Listener) -> None:
+        """Called in the selector thread when a device listener is readable (cheroot has unregistered it)."""
+        for _ in range(64):                                # what is queued on this listener
             try:
-                active_list = self._selector.select(timeout=expiration_interval)
-            except OSError:
-                self._remove_invalid_sockets()
-                continue
-            for sock_fd, conn in active_list:
-                if conn is self.server:
-                    new_conn = self._from_server_socket(self.server.socket)
-                    if new_conn is not None:
-                        self.server.process_conn(new_conn)
-                elif isinstance(conn, _Listener):
-                    for _ in range(64):                    # what is queued on this listener
-                        try:
-                            sock, addr = conn.sock.accept()
-                        except OSError:                    # nothing more (non-blocking), or closed
-                            break
-                        self._handshakes.submit(self._handshake, sock, addr, conn.addr)
-                else:
-                    self._selector.unregister(sock_fd)
-                    self.server.process_conn(conn)
-            now = time.time()
-            if (now - last_expiration_check) > expiration_interval:
-                self._expire(threshold=now - self.server.timeout)
-                last_expiration_check = now
+                sock, addr = listener.sock.accept()
+            except OSError:                                # nothing more (non-blocking), or closed
+                break
+            self.adopt(sock, addr, listener.addr)
+        if listener.sock.fileno() >= 0:
+            self.add_listener(listener)
+
+
+class _Server(GuardedServer):
+    ConnectionManagerClass = _Connections
+
+    def process_conn(self, conn):
+        if isinstance(conn, _Listener):
+            self._connections.accept_from(conn)
+            return
+        super().process_conn(conn)
 
 
 class _Gateway(wsgi.Gateway_10):
@@ -353,12 +284,13 @@ class FleetHttpsServer:
     is an abstract UNIX socket (reachable by no network address); the devices' TCP listeners are added
     to its selector."""
 
-    def __init__(self, fleet, cert: str | Path, key: str | Path, threads: int = 16):
+    def __init__(self, fleet, cert: str | Path, key: str | Path, threads: int = 16,
+                 max_connections: int = 4096):
         self.fleet = fleet
         self.dispatch = DeviceDispatch(fleet)
-        self.server = wsgi.Server(f"\0slpemu-fleet-https-{os.getpid()}-{id(self):x}", self.dispatch,
-                                  numthreads=threads, timeout=SOCKET_TIMEOUT, server_name="slpemu",
-                                  shutdown_timeout=2)
+        self.server = _Server(f"\0slpemu-fleet-https-{os.getpid()}-{id(self):x}", self.dispatch,
+                              numthreads=threads, timeout=SOCKET_TIMEOUT, server_name="slpemu",
+                              shutdown_timeout=2, max_body=APP_MAX_BODY, max_connections=max_connections)
         self.server.gateway = _Gateway
         self.server.max_request_body_size = MAX_BODY
         self.server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
@@ -402,10 +334,7 @@ class FleetHttpsServer:
 
     def start(self) -> "FleetHttpsServer":
         self.server.prepare()
-        default = self.server._connections
-        manager = _Connections(self.server)
-        default._selector.close()
-        self.server._connections = manager
+        manager = self.server._connections
         for listener in self._pending:
             manager.add_listener(listener)
         self._pending = []

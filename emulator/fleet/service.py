@@ -71,12 +71,13 @@ class FleetService:
         from ..frontends.restconf.tls import ensure_certificate
         from .servers import FleetHttpsServer, FleetSSHServer
         n = len(self.plan.devices)
-        raise_fd_limit(3 * n + 2 * self.max_connections + 256)
+        raise_fd_limit(3 * n + 4 * self.max_connections + 256)   # SSH: transports + waiting for a banner; HTTPS
         # 1. every listening socket first: an address in use stops the start before any device is created
         self.ssh = FleetSSHServer(self.fleet, max_connections=self.max_connections)
         cert, key = ensure_certificate(self.state_dir, hostname=f"slpemu-{self.plan.name}",
                                        host=self.plan.management_address, cert=self.tls_cert, key=self.tls_key)
-        self.https = FleetHttpsServer(self.fleet, cert, key, threads=self.https_threads)
+        self.https = FleetHttpsServer(self.fleet, cert, key, threads=self.https_threads,
+                                      max_connections=self.max_connections)
         for i, spec in enumerate(self.plan.devices, 1):
             try:
                 self.ssh.listen(spec.address, spec.ports.ssh)

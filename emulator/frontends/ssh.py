@@ -30,8 +30,9 @@ own logging is silenced: a failed connection is one line of ours.
 
 With a `device`, the server applies its settings: the SSH algorithms offered (`ip ssh server algorithm
 encryption|mac|kex|hostkey`, IOS XE 17.x's defaults otherwise: no CBC, 3DES, MD5 or SHA-1) and IOS's login
-protection (`login block-for <s> attempts <n> within <s>`, `login delay <s>`; off by default, with the
-%SEC_LOGIN syslogs), shared by every SSH server of that device.
+protection (`.login`), shared by every server of that device. The accept loop watches any number of
+listening sockets (a fleet's server has one per device endpoint and counts its caps per client address
+and device, `client_key`).
 """
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ import socket
 import threading
 import time
 import weakref
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import paramiko
+
+from .login import login_guard_for
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ MAX_STARTUPS = 32              # connections in the handshake/authentication pha
 STARTUPS_PER_ADDRESS = 10
 MAX_CHANNELS = 8               # session channels on one connection
 MAX_SESSIONS_PER_USER = 16     # session channels of one user on one server
+LISTENER = "listener"         # selector data of a listening socket
 AUTH_RETRIES = 3               # failed password attempts before the connection is closed (ip ssh authentication-retries)
 
 # IOS XE 17.x's defaults (`show ip ssh`), in paramiko's names; `ip ssh server algorithm ...` changes them
@@ -106,94 +109,6 @@ def algorithms_of(system) -> dict[str, tuple[str, ...]]:
         out[kind] = tuple(ALGORITHM_NAMES[kind].get(a, a) for a in chosen) or default
     return out
 
-
-class LoginGuard:
-    """IOS's login protection for one device, shared by its SSH servers: `login delay <s>` waits before
-    each password check; `login block-for <s> attempts <n> within <w>` turns Quiet Mode on after n
-    failures within w seconds, refusing every login for s seconds (%SEC_LOGIN-1-QUIET_MODE_ON ...
-    %SEC_LOGIN-5-QUIET_MODE_OFF). With block-for configured and no delay, IOS waits 1 s. Durations are
-    real time (the device clock may be frozen or advanced)."""
-
-    def __init__(self, device):
-        self.device = device
-        self._lock = threading.Lock()
-        self._failures: deque[float] = deque()
-        self._quiet_until = 0.0
-        self._timer: threading.Timer | None = None
-
-    def _settings(self) -> tuple[int, int, int, int]:
-        sysc = self.device.system
-        block = int(getattr(sysc, "login_block_for", 0) or 0)
-        attempts = int(getattr(sysc, "login_block_attempts", 0) or 0)
-        within = int(getattr(sysc, "login_block_within", 0) or 0)
-        delay = int(getattr(sysc, "login_delay", 0) or 0) or (1 if block else 0)
-        return block, attempts, within, delay
-
-    def quiet(self) -> bool:
-        with self._lock:
-            return time.monotonic() < self._quiet_until
-
-    def before_attempt(self) -> bool:
-        """Waits the login delay; False when Quiet Mode refuses every login."""
-        block, _, _, delay = self._settings()
-        if self.quiet():
-            return False
-        if delay:
-            time.sleep(delay)
-        return not self.quiet()
-
-    def failed(self, user: str, source: str, localport: int) -> None:
-        block, attempts, within, _ = self._settings()
-        if not (block and attempts and within):
-            return
-        now = time.monotonic()
-        with self._lock:
-            if now < self._quiet_until:
-                return
-            self._failures.append(now)
-            while self._failures and self._failures[0] < now - within:
-                self._failures.popleft()
-            if len(self._failures) < attempts:
-                return
-            left = max(1, int(within - (now - self._failures[0])))
-            self._failures.clear()
-            self._quiet_until = now + block
-            timer = self._timer = threading.Timer(block, self._quiet_off)
-            timer.daemon = True
-            timer.start()
-        self._syslog(1, "QUIET_MODE_ON",
-                     f"Still timeleft for watching failures is {left} secs, [user: {user}] [Source: {source}] "
-                     f"[localport: {localport}] [Reason: Login Authentication Failed] [ACL: sl_def_acl] at "
-                     f"{self._stamp()}")
-
-    def _quiet_off(self) -> None:
-        with self._lock:
-            if time.monotonic() + 0.5 < self._quiet_until:
-                return
-            self._quiet_until = 0.0
-        self._syslog(5, "QUIET_MODE_OFF", f"Quiet Mode is OFF, because block period timed out at {self._stamp()}")
-
-    def _stamp(self) -> str:
-        return datetime.fromtimestamp(self.device.now(), tz=timezone.utc).strftime("%H:%M:%S UTC %a %b %-d %Y")
-
-    def _syslog(self, severity: int, mnemonic: str, text: str) -> None:
-        try:
-            self.device.log_message("SEC_LOGIN", severity, mnemonic, text)
-        except Exception:                     # noqa: BLE001 - a log line must not break a login
-            log.exception("cannot log %s", mnemonic)
-
-
-_GUARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_GUARDS_LOCK = threading.Lock()
-
-
-def login_guard_for(device) -> LoginGuard:
-    """The one LoginGuard of a device (its CLI and NETCONF SSH servers share it)."""
-    with _GUARDS_LOCK:
-        guard = _GUARDS.get(device)
-        if guard is None:
-            guard = _GUARDS[device] = LoginGuard(device)
-        return guard
 
 HOST_KEY_NAME = "ssh_host_ecdsa_key"
 AUTHORIZED_KEYS_NAME = "authorized_keys"
@@ -449,8 +364,10 @@ class SSHServer:
         self._interfaces: "weakref.WeakSet[_Interface]" = weakref.WeakSet()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
-        self._startups: Counter = Counter()           # address -> connections not yet authenticated
-        self._connections: Counter = Counter()        # address -> connections with a thread
+        self._startups: Counter = Counter()           # client key -> connections not yet authenticated
+        self._selector = selectors.DefaultSelector()   # listening sockets and connections awaiting a banner
+        self.max_pending = MAX_PENDING
+        self.max_startups = MAX_STARTUPS
 
     # ------------------------------------------------------------------ limits and settings
     def user_sessions(self, username: str | None, users=None) -> int:
@@ -478,8 +395,14 @@ class SSHServer:
     def connection_target(self, conn: socket.socket):
         """What serves this connection: its users, handlers and subsystems (the attributes `_Interface`
         reads: authenticate_password, authorized_keys_path, key_privilege, shell_handler, exec_handler,
-        subsystems, _spawn). This server itself; a fleet's server picks the device by local address."""
+        subsystems, login_guard, algorithms, _spawn). This server itself; a fleet's server picks the device
+        by local address."""
         return self
+
+    def client_key(self, conn: socket.socket, host: str):
+        """What the per-address caps count by: the client's address (a fleet's server: the client's
+        address and the device it connects to, as each real router counts its own clients)."""
+        return host
 
     def start(self) -> "SSHServer":
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
@@ -490,6 +413,7 @@ class SSHServer:
         sock.setblocking(False)
         self._sock = sock
         self.port = sock.getsockname()[1]
+        self._selector.register(sock, selectors.EVENT_READ, LISTENER)
         self._thread = threading.Thread(target=self._accept_loop, name=f"{self.name}-accept", daemon=True)
         self._thread.start()
         return self
@@ -503,6 +427,7 @@ class SSHServer:
                 self._sock.close()
             except OSError:
                 pass
+        self._selector.close()
         with self._lock:
             transports = list(self._transports)
         for t in transports:
@@ -543,18 +468,17 @@ class SSHServer:
         th.start()
 
     def _accept_loop(self) -> None:
-        """Accepts connections and keeps the ones that have not sent their identification string in a
-        selector: a silent connection costs a socket, not a thread."""
-        sel = selectors.DefaultSelector()
-        sel.register(self._sock, selectors.EVENT_READ, None)
-        pending: dict[socket.socket, tuple[str, int, float]] = {}    # sock -> (host, port, deadline)
-        per_address: Counter = Counter()
+        """Accepts connections on every listening socket of the selector and keeps the ones that have not
+        sent their identification string there: a silent connection costs a socket, not a thread."""
+        sel = self._selector
+        pending: dict[socket.socket, tuple[str, int, float, object]] = {}   # sock -> (host, port, deadline, key)
+        per_client: Counter = Counter()
 
         def drop(conn: socket.socket, why: str | None = None) -> None:
-            host, port, _ = pending.pop(conn)
-            per_address[host] -= 1
-            if per_address[host] <= 0:
-                del per_address[host]
+            host, port, _, key = pending.pop(conn)
+            per_client[key] -= 1
+            if per_client[key] <= 0:
+                del per_client[key]
             try:
                 sel.unregister(conn)
             except (KeyError, ValueError):
@@ -563,33 +487,46 @@ class SSHServer:
                 conn.close()
                 log.debug("%s: connection from %s:%s %s", self.name, host, port, why)
 
+        def accept(listener: socket.socket) -> None:
+            for _ in range(64):                            # what is queued on this listener
+                try:
+                    conn, addr = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:                            # closed (the server stops, a listener is removed)
+                    return
+                host = str(addr[0])
+                try:
+                    key = self.client_key(conn, host)
+                except OSError:
+                    conn.close()
+                    continue
+                if len(pending) >= self.max_pending or per_client[key] >= PENDING_PER_ADDRESS:
+                    log.info("%s: connection from %s refused: too many waiting for their SSH banner",
+                             self.name, host)
+                    conn.close()
+                    continue
+                conn.setblocking(False)
+                pending[conn] = (host, addr[1], time.monotonic() + self.banner_timeout, key)
+                per_client[key] += 1
+                sel.register(conn, selectors.EVENT_READ, None)
+
         try:
             while not self._stop.is_set():
                 try:
                     events = sel.select(0.5)
-                except OSError:
-                    break
-                for key, _ in events:
-                    if key.fileobj is self._sock:
-                        for _ in range(64):
-                            try:
-                                conn, addr = self._sock.accept()
-                            except (BlockingIOError, InterruptedError):
-                                break
-                            except OSError:
-                                return
-                            host = str(addr[0])
-                            if len(pending) >= MAX_PENDING or per_address[host] >= PENDING_PER_ADDRESS:
-                                log.info("%s: connection from %s refused: too many waiting for their SSH "
-                                         "banner", self.name, host)
-                                conn.close()
-                                continue
-                            conn.setblocking(False)
-                            pending[conn] = (host, addr[1], time.monotonic() + self.banner_timeout)
-                            per_address[host] += 1
-                            sel.register(conn, selectors.EVENT_READ, None)
+                except (OSError, ValueError):
+                    if self._stop.is_set():
+                        break
+                    time.sleep(0.05)
+                    continue
+                for sel_key, _ in events:
+                    if sel_key.data is LISTENER:
+                        accept(sel_key.fileobj)
                         continue
-                    conn = key.fileobj
+                    conn = sel_key.fileobj
+                    if conn not in pending:
+                        continue
                     try:
                         head = conn.recv(8, socket.MSG_PEEK)
                     except (BlockingIOError, InterruptedError):
@@ -601,7 +538,7 @@ class SSHServer:
                         drop(conn, "closed before its SSH banner")
                         continue
                     if not (b"SSH-".startswith(head[:4]) and (len(head) < 4 or head.startswith(b"SSH-"))):
-                        host, port, _ = pending[conn]
+                        host, port, _, _ = pending[conn]
                         drop(conn, None)
                         conn.close()
                         log.info("%s: connection from %s:%s is not SSH (it sent %r); closed", self.name, host,
@@ -609,28 +546,26 @@ class SSHServer:
                         continue
                     if len(head) < 4:
                         continue
-                    host, port, _ = pending[conn]
+                    host, port, _, key = pending[conn]
                     drop(conn, None)
-                    self._hand_over(conn, (host, port))
+                    self._hand_over(conn, (host, port), key)
                 now = time.monotonic()
-                for conn, (host, port, deadline) in list(pending.items()):
+                for conn, (host, port, deadline, _) in list(pending.items()):
                     if now > deadline:
                         drop(conn, f"sent no SSH banner within {self.banner_timeout:g} s")
         finally:
             for conn in list(pending):
                 drop(conn, "closed: the server stops")
-            sel.close()
 
-    def _hand_over(self, conn: socket.socket, addr) -> None:
-        host = addr[0]
+    def _hand_over(self, conn: socket.socket, addr, key) -> None:
         with self._lock:
-            busy = (len(self._transports) >= self.max_connections or sum(self._startups.values()) >= MAX_STARTUPS
-                    or self._startups[host] >= STARTUPS_PER_ADDRESS)
+            busy = (len(self._transports) >= self.max_connections
+                    or sum(self._startups.values()) >= self.max_startups
+                    or self._startups[key] >= STARTUPS_PER_ADDRESS)
             if not busy:
-                self._startups[host] += 1
-                self._connections[host] += 1
+                self._startups[key] += 1
         if busy:
-            log.info("%s: connection from %s refused: too many connections", self.name, host)
+            log.info("%s: connection from %s refused: too many connections", self.name, addr[0])
             conn.close()
             return
         conn.setblocking(True)
@@ -639,32 +574,44 @@ class SSHServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
-        th = threading.Thread(target=self._serve_connection, args=(conn, addr), name=f"{self.name}-conn",
+        th = threading.Thread(target=self._serve_connection, args=(conn, addr, key), name=f"{self.name}-conn",
                               daemon=True)
         with self._lock:
             self._threads.add(th)
         th.start()
 
-    def _authenticated(self, host: str, state: dict) -> None:
+    def _authenticated(self, state: dict) -> None:
+        """The connection leaves the handshake/authentication phase (authenticated, or ended)."""
         if not state["startup"]:
             return
         state["startup"] = False
+        key = state["key"]
         with self._lock:
-            self._startups[host] -= 1
-            if self._startups[host] <= 0:
-                del self._startups[host]
+            self._startups[key] -= 1
+            if self._startups[key] <= 0:
+                del self._startups[key]
 
-    def _serve_connection(self, conn: socket.socket, addr) -> None:
+    def _serve_connection(self, conn: socket.socket, addr, key) -> None:
+        state = {"startup": True, "key": key}
+        try:
+            self._serve_transport(conn, addr, state)
+        finally:
+            self._authenticated(state)
+            with self._lock:
+                self._threads.discard(threading.current_thread())
+
+    def _serve_transport(self, conn: socket.socket, addr, state: dict) -> None:
+        """Runs the SSH transport of one connection until it ends; closes the connection."""
         transport = None
         host = addr[0]
-        state = {"startup": True}
         try:
+            target = self.connection_target(conn)
             transport = paramiko.Transport(conn)
             transport.set_log_channel(_QUIET.name)
             transport.local_version = "SSH-2.0-Cisco-1.25"
             transport.handshake_timeout = self.handshake_timeout
             transport.auth_timeout = self.auth_timeout
-            algorithms = self.algorithms()
+            algorithms = target.algorithms()
             options = transport.get_security_options()
             options.ciphers = algorithms["encryption"]
             options.digests = algorithms["mac"]
@@ -672,7 +619,6 @@ class SSHServer:
             options.key_types = algorithms["hostkey"]
             transport.banner_timeout = self.banner_timeout
             transport.add_server_key(self.host_key)
-            target = self.connection_target(conn)
             for name, spec in target.subsystems.items():
                 handler_class, args, kwargs = spec
                 transport.set_subsystem_handler(name, handler_class, *args, **kwargs)
@@ -696,7 +642,7 @@ class SSHServer:
                 if chan is not None:
                     channels.append(chan)
                 if transport.is_authenticated():
-                    self._authenticated(host, state)
+                    self._authenticated(state)
                 elif time.monotonic() - started > self.auth_timeout:
                     log.info("%s: connection from %s:%s did not authenticate within %g s; closed", self.name,
                              host, addr[1], self.auth_timeout)
@@ -704,11 +650,6 @@ class SSHServer:
         except Exception:
             log.exception("%s connection from %s failed", self.name, addr)
         finally:
-            self._authenticated(host, state)
-            with self._lock:
-                self._connections[host] -= 1
-                if self._connections[host] <= 0:
-                    del self._connections[host]
             if transport is not None:
                 with self._lock:
                     self._transports.discard(transport)
@@ -718,5 +659,3 @@ class SSHServer:
                     pass
             else:
                 conn.close()
-            with self._lock:
-                self._threads.discard(threading.current_thread())

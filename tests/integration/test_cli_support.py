@@ -23,10 +23,11 @@ PROMPT_RE = re.compile(r"(?:^|\n)([A-Za-z0-9_.-]+(?:\([a-z-]+\))?[>#]) ?$")
 class Shell:
     """An interactive SSH shell (with a pty), command by command."""
 
-    def __init__(self, port: int, user: str = USER, password: str = PASSWORD, timeout: float = 10.0):
+    def __init__(self, port: int, user: str = USER, password: str = PASSWORD, timeout: float = 10.0,
+                 host: str = "127.0.0.1"):
         self.client = paramiko.SSHClient()
         self.client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        self.client.connect("127.0.0.1", port, user, password, look_for_keys=False, allow_agent=False,
+        self.client.connect(host, port, user, password, look_for_keys=False, allow_agent=False,
                             timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
         self.chan = self.client.invoke_shell(width=200, height=50)
         self.chan.settimeout(timeout)

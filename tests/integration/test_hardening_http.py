@@ -282,3 +282,42 @@ def test_pipelined_and_keep_alive_requests_are_all_answered(web):
             more += chunk
     finally:
         s.close()
+
+
+# ============================================================================================ #11 logins
+def test_login_block_for_counts_failed_http_basic_logins(web):
+    """IOS's login protection covers HTTP logins as it covers SSH: failed Basic credentials count toward
+    `login block-for`, Quiet Mode then refuses every HTTP and SSH login of the device, with the syslogs."""
+    from emulator.frontends.login import login_guard_for
+    device = web.device
+    device.configure(system={"login_block_for": 2, "login_block_attempts": 3, "login_block_within": 30})
+    url = web.https.url + LIC
+    headers = {"Accept": "application/yang-data+json"}
+
+    def get(password: str) -> requests.Response:
+        return requests.get(url, auth=("admin", password), headers=headers, verify=False, timeout=10)
+
+    assert get("admin").status_code == 200
+    for attempt in range(3):
+        r = get(f"wrong{attempt}")
+        assert r.status_code == 401 and r.headers["WWW-Authenticate"] == 'Basic realm="slpemu"'
+    on = [m for m in device.syslog() if m.mnemonic == "QUIET_MODE_ON"]
+    assert len(on) == 1 and on[0].facility == "SEC_LOGIN"
+    assert f"[user: admin] [Source: 127.0.0.1] [localport: {web.https.port}] [Reason: Login Authentication " \
+           "Failed]" in on[0].text
+    r = get("admin")                                          # Quiet Mode: the right password is refused too
+    assert r.status_code == 401
+    assert r.json()["ietf-restconf:errors"]["error"][0]["error-message"] == \
+        "login refused: Quiet Mode is on (login block-for)"
+    assert login_guard_for(device).quiet()                    # the SSH servers share it
+    time.sleep(2.3)
+    assert [m.mnemonic for m in device.syslog() if m.facility == "SEC_LOGIN"] == ["QUIET_MODE_ON", "QUIET_MODE_OFF"]
+    assert get("admin").status_code == 200
+
+
+def test_failed_http_logins_count_nothing_without_login_block_for(web):
+    for attempt in range(6):
+        assert requests.get(web.https.url + LIC, auth=("admin", f"x{attempt}"), verify=False,
+                            timeout=10).status_code == 401
+    assert not [m for m in web.device.syslog() if m.facility == "SEC_LOGIN"]
+    assert requests.get(web.https.url + LIC, auth=("admin", "admin"), verify=False, timeout=10).status_code == 200

@@ -1,6 +1,7 @@
 """The Flask application of one device: the RESTCONF Blueprint (`views.py`) and the native
 `/smartlic-service` Blueprint (`native.py`) behind one gate (the device's `ip http [secure-]server` and
-`restconf` settings, the body size limit, HTTP Basic authentication against the device's users), plus the
+`restconf` settings, the body size limit, HTTP Basic authentication against the device's users, counted by
+its `login block-for` protection), plus the
 OpenAPI document. Errors not raised by a view (routing, authentication, size) get the error body of the
 API the path belongs to."""
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+from ..login import login_guard_for
 from . import native, views
 from .errors import STATUS_TAGS, error, restconf_error_response
 
@@ -30,6 +32,7 @@ def create_app(device, *, restconf: bool = True, secure: bool = True) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.url_map.strict_slashes = False
     app.extensions[native.EXTENSION] = device
+    guard = login_guard_for(device)
     app.extensions[views.EXTENSION] = views.Restconf(device) if restconf else None
     if restconf:
         app.register_blueprint(views.blueprint)
@@ -75,11 +78,15 @@ def create_app(device, *, restconf: bool = True, secure: bool = True) -> Flask:
             return fail(404, "RESTCONF is not enabled on this device (no restconf)")
         auth = request.authorization
         privilege = None
+        challenge = {"WWW-Authenticate": 'Basic realm="slpemu"'}
         if auth is not None and auth.type == "basic" and auth.username is not None:
+            if guard.quiet():
+                return fail(401, "login refused: Quiet Mode is on (login block-for)", challenge)
             privilege = device.check_password(auth.username, auth.password or "")
+            if privilege is None:
+                guard.failed(auth.username, request.remote_addr or "", int(request.environ.get("SERVER_PORT") or 0))
         if privilege is None:
-            return fail(401, "authentication required: HTTP Basic with a device user",
-                        {"WWW-Authenticate": 'Basic realm="slpemu"'})
+            return fail(401, "authentication required: HTTP Basic with a device user", challenge)
         if privilege < 15:
             return fail(403, f"user {auth.username} has privilege {privilege}; privilege 15 is required")
         return None

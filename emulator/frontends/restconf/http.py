@@ -100,10 +100,12 @@ class Pending:
     """A connection whose next request is not complete yet: owned by the selector thread, read without
     blocking. `conn` is the keep-alive HTTPConnection it came back as, or None for a new connection."""
 
-    def __init__(self, manager: "GuardedConnectionManager", sock, addr, conn=None, prefix: bytes = b""):
+    def __init__(self, manager: "GuardedConnectionManager", sock, addr, conn=None, prefix: bytes = b"",
+                 local=None):
         self.manager = manager
         self.sock = sock
-        self.addr = addr
+        self.addr = addr                   # what the caps count by (`GuardedConnectionManager.client_key`)
+        self.local = local                 # the listening address it came in on, when not the server's own
         self.conn = conn
         self.buf = bytearray(prefix)
         self.tls = conn is None and manager.server.ssl_adapter is not None
@@ -184,6 +186,7 @@ class GuardedConnection(server.HTTPConnection):
 
     manager: "GuardedConnectionManager | None" = None
     addr = None
+    slpemu_local = None            # the device address it came in on (a fleet's server)
     _released = False
 
     def communicate(self):
@@ -203,12 +206,13 @@ class GuardedConnection(server.HTTPConnection):
 
 
 class GuardedConnectionManager(connections.ConnectionManager):
-    def __init__(self, srv):
+    def __init__(self, srv, *, max_connections: int = MAX_CONNECTIONS):
         super().__init__(srv)
         self._counts = threading.Lock()       # not the selector's: cheroot closes connections holding that
         self.per_address: Counter = Counter()
         self.total = 0
         self.pending = 0
+        self.max_connections = max_connections
 
     # ------------------------------------------------------------------ caps
     def release(self, addr) -> None:
@@ -224,6 +228,12 @@ class GuardedConnectionManager(connections.ConnectionManager):
         return limit is None or self._num_connections - self.pending < limit
 
     # ------------------------------------------------------------------ accepting
+    @staticmethod
+    def client_key(host: str, local):
+        """What the per-address cap counts by: the client's address, and the device's listening address
+        when one server serves several devices (each real router counts its own clients)."""
+        return host if local is None else (host, local)
+
     def _from_server_socket(self, server_socket):
         try:
             sock, addr = server_socket.accept()
@@ -233,33 +243,39 @@ class GuardedConnectionManager(connections.ConnectionManager):
             if exc.args and exc.args[0] in errors.socket_errors_to_ignore:
                 return None
             raise
+        self.adopt(sock, addr)
+        return None
+
+    def adopt(self, sock, addr, local=None) -> None:
+        """Takes an accepted connection: refused beyond the caps, else watched until its first request
+        is complete (TLS handshake included)."""
         host = addr[0] if isinstance(addr, tuple) else addr
+        key = self.client_key(host, local)
         with self._counts:
-            refused = self.total >= MAX_CONNECTIONS or self.per_address[host] >= PER_ADDRESS
+            refused = self.total >= self.max_connections or self.per_address[key] >= PER_ADDRESS
             if not refused:
                 self.total += 1
-                self.per_address[host] += 1
+                self.per_address[key] += 1
         if refused:
             log.info("HTTP: connection from %s refused (%d open from that address, %d in all)", host,
-                     self.per_address[host], self.total)
+                     self.per_address[key], self.total)
             sock.close()
-            return None
+            return
         try:
             connections.prevent_socket_inheritance(sock)
             sock.setblocking(False)
-            if self.server.nodelay and not isinstance(self.server.bind_addr, (str, bytes)):
+            if self.server.nodelay and sock.family in (socket.AF_INET, socket.AF_INET6):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.server.ssl_adapter is not None:
                 sock = self.server.ssl_adapter.context.wrap_socket(sock, server_side=True,
                                                                    do_handshake_on_connect=False)
         except (OSError, ssl.SSLError):
             sock.close()
-            self.release(host)
-            return None
-        pending = Pending(self, sock, host)
+            self.release(key)
+            return
+        pending = Pending(self, sock, key, local=local)
         pending.remote = addr
         self._watch(pending)
-        return None
 
     def _watch(self, pending: Pending) -> None:
         with self._counts:
@@ -288,6 +304,7 @@ class GuardedConnectionManager(connections.ConnectionManager):
             makefile = self.server.ssl_adapter.makefile if self.server.ssl_adapter is not None else MakeFile
             conn = self.server.ConnectionClass(self.server, gsock, makefile)
             conn.manager, conn.addr = self, pending.addr
+            conn.slpemu_local = pending.local
             remote = getattr(pending, "remote", None)
             if isinstance(remote, tuple):
                 conn.remote_addr, conn.remote_port = remote[0], remote[1]
@@ -493,20 +510,23 @@ def read_chunked(rfile, limit: int) -> bytes:
 
 class GuardedServer(wsgi.Server):
     """cheroot's WSGI server with the connection handling above. `max_body`: the largest request body the
-    application accepts (chunked bodies beyond it get 413 here)."""
+    application accepts (chunked bodies beyond it get 413 here); `max_connections`: open connections in
+    all."""
 
     ConnectionClass = GuardedConnection
+    ConnectionManagerClass = GuardedConnectionManager
 
-    def __init__(self, *args, max_body: int, **kwargs):
+    def __init__(self, *args, max_body: int, max_connections: int = MAX_CONNECTIONS, **kwargs):
         super().__init__(*args, **kwargs)
         self.max_body = max_body
         self.max_request_header_size = MAX_HEADER
-        self.keep_alive_conn_limit = MAX_CONNECTIONS
+        self.keep_alive_conn_limit = max_connections
+        self.max_connections = max_connections
 
     def prepare(self):
         super().prepare()
         old = self._connections
-        self._connections = GuardedConnectionManager(self)
+        self._connections = self.ConnectionManagerClass(self, max_connections=self.max_connections)
         old._selector.close()
 
     def process_conn(self, conn):
