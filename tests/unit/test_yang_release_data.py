@@ -14,7 +14,8 @@ from lxml import etree
 
 from emulator.frontends.netconf.server import NetconfServer
 from emulator.frontends.restconf.app import create_app
-from emulator.yangdata import DataLayer
+from emulator.yangdata import DataLayer, get_schema
+from emulator.yangdata.licensing import conform
 from tests.unit.test_netconf_session import CSL, NS, Client, edit, get, lic
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cisco-yang"
@@ -86,7 +87,7 @@ def test_each_release_renders_only_its_revisions_nodes(devices):
     assert full["transport"] == {"transport-type": "transport-type-cslu"}
     assert outside(trees["17.12.1a"], "2021-03-01") == []
     assert "/cisco-smart-license:licensing/cisco-smart-license:state/cisco-smart-license:state-info/" \
-        "cisco-smart-license:policy/cisco-smart-license:policy-name" in outside(trees["17.12.1a"], "2020-11-01")
+        "cisco-smart-license:policy/cisco-smart-license:policy-type" in outside(trees["17.12.1a"], "2020-11-01")
 
     assert outside(trees["17.4.1a"], "2020-11-01") == []
     info = trees["17.4.1a"]["state"]["state-info"]
@@ -236,3 +237,22 @@ def test_restconf_on_17_4_has_trust_codes_but_no_policy(devices):
     assert reply.status_code == 200 and reply.get_json()["cisco-smart-license:trust-code"]
     assert rc("GET", f"/restconf/data/{LICENSING}/state/state-info/policy").status_code == 404
     assert outside(rc("GET", f"/restconf/data/{LICENSING}").get_json()[LICENSING], "2020-11-01") == []
+
+
+def test_conform_keeps_what_the_schema_has():
+    old = get_schema("17.3.2").top[LICENSING]
+    # one schema per set of served revisions
+    assert get_schema("17.3.2") is get_schema("17.3") and get_schema("17.3") is not get_schema()
+    assert get_schema("17.5.1a") is get_schema("17.12.1a") is get_schema() is get_schema("17.18.1")
+    assert get_schema("17.4.1a").modules["cisco-smart-license"].revision == "2020-11-01"
+    tree = {"config": {"enable": True, "usage": {"interval": 30},
+                       "transport": {"transport-type": "transport-type-cslu"}},
+            "state": {"state-info": {"usage": [{"entitlement-tag": "t1", "count": 2, "frobs": 1},
+                                               {"count": 3}],
+                                     "udi": {"pid": "C8000V", "sn": "9X"}, "policy": {"policy-name": "p"}}}}
+    assert conform(old, tree) == {"config": {"enable": True},
+                                  "state": {"state-info": {"usage": [{"entitlement-tag": "t1", "count": 2}],
+                                                           "udi": {"pid": "C8000V", "sn": "9X"}}}}
+    newest = get_schema().top[LICENSING]
+    assert conform(newest, tree)["config"] == {"enable": True, "usage": {"interval": 30},
+                                               "transport": {"transport-type": "transport-type-cslu"}}
