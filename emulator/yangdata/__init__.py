@@ -14,7 +14,7 @@ from .codec import json_member, to_json_value, to_xml, unknown_keys
 from .decode import EditNode, decode_json, decode_xml, refuse_duplicates
 from .edit import ConfigEditor
 from .errors import YangError
-from .licensing import DeviceData
+from .licensing import DeviceData, conform
 from .rpc import RpcDispatcher
 from .schema import Schema, SNode, get_schema
 
@@ -55,8 +55,8 @@ def _select_children(node: SNode, value: dict, content: str) -> dict | None:
 class DataLayer:
     def __init__(self, device: Device):
         self.device = device
-        self.schema = get_schema()
-        self.data = DeviceData(device)
+        self.schema = get_schema(device.release)        # the module revisions of the device's release
+        self.data = DeviceData(device, self.schema)
         self.editor = ConfigEditor(device, self.data)
         self.rpcs = RpcDispatcher(device)
 
@@ -80,4 +80,8 @@ class DataLayer:
         return self.editor.edit(edits, default_operation, test_only, owner=owner, privilege=privilege)
 
     def invoke(self, rpc: SNode, data: dict) -> dict:
-        return self.rpcs.invoke(rpc, data)
+        out = self.rpcs.invoke(rpc, data)
+        output = rpc.children.get("output")
+        if out and output is not None and self.data.conforms:
+            out = conform(output, out) or {}          # e.g. a return code an older revision lacks
+        return out

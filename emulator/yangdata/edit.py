@@ -173,7 +173,7 @@ class ConfigEditor:
 
     def current(self, top: SNode, snap):
         if top.qname == "cisco-smart-license:licensing":
-            return {"config": self.data.licensing(snap)["config"]}
+            return {"config": self.data.licensing(snap).get("config", {})}
         if top.qname == "Cisco-IOS-XE-native:native":
             return self.data.native(snap)
         raise YangError("invalid-value", f"{top.qname} holds no configuration", path=top.path())

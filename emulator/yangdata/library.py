@@ -1,9 +1,10 @@
 """The device's YANG library: the one place that knows which modules the management servers serve.
 
 Each module's name, revision, namespace, features, deviations, submodules, conformance and where its text
-lives is read once per process from the schemas pyang compiled (the device's modules from
-`schema.get_schema()`, the IETF modules the servers implement themselves from pyang's bundled IETF
-directory). Everything a client learns about the module set is derived from here:
+lives is read once per process and module set from the schemas pyang compiled (the device's modules from
+`schema.get_schema(release)`, whose release decides the revision of some Cisco modules (releases.py); the IETF
+modules the servers implement themselves from pyang's bundled IETF directory). Everything a client learns about
+the module set is derived from here:
 
 - NETCONF: the module capabilities of the hello, `netconf-state/schemas` (RFC 6022) and `<get-schema>`;
 - RESTCONF: `/restconf/schema/...` and, like NETCONF, ietf-yang-library: RFC 8525 `yang-library` and the
@@ -12,7 +13,7 @@ directory). Everything a client learns about the module set is derived from here
 Both servers serve the same modules except their own protocol modules (`SERVER_MODULES`): NETCONF
 implements ietf-netconf and ietf-netconf-monitoring, RESTCONF ietf-restconf and ietf-restconf-monitoring.
 
-    lib = yang_library("netconf")                 # or "restconf"; built once, shared by every device
+    lib = yang_library("netconf", release)        # or "restconf"; built once per module set, shared
     lib.capabilities(); lib.schemas(); lib.texts("cisco-smart-license", None)
     lib.yang_library(location); lib.modules_state(location)     # location(name, revision) -> URL or None
 """
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .releases import module_revisions
 from .schema import ModuleInfo, Schema, SNode, get_schema, once
 
 NETCONF = "netconf"
@@ -92,13 +95,13 @@ class Module:
         return [(self.name, self.revision, self.path)] + [(s.name, s.revision, s.path) for s in self.submodules]
 
 
-def served_modules(protocol: str, schemas: tuple[Schema, ...] | None = None) -> tuple[Module, ...]:
-    """The modules one server serves, sorted by name: every module of `schemas` (default: the device's and
-    the servers' own) except the protocol modules of the other servers."""
+def served_modules(protocol: str, schemas: tuple[Schema, ...] | None = None, release=None) -> tuple[Module, ...]:
+    """The modules one server serves, sorted by name: every module of `schemas` (default: the device's of
+    `release` and the servers' own) except the protocol modules of the other servers."""
     if protocol not in SERVER_MODULES:
         raise ValueError(f"unknown protocol {protocol!r}")
     if schemas is None:
-        schemas = (get_schema(), get_protocol_schema())
+        schemas = (get_schema(release), get_protocol_schema())
     others = {name for p, mods in SERVER_MODULES.items() if p != protocol for name in mods}
     features = SERVER_MODULES[protocol]
     infos: dict[str, ModuleInfo] = {}
@@ -155,9 +158,9 @@ def _deviations(schemas) -> dict[str, set[tuple[str, str]]]:
 class YangLibrary:
     """What one server of the device serves (NETCONF or RESTCONF), and its renderings."""
 
-    def __init__(self, protocol: str, schemas: tuple[Schema, ...] | None = None):
+    def __init__(self, protocol: str, schemas: tuple[Schema, ...] | None = None, release=None):
         self.protocol = protocol
-        self.modules = served_modules(protocol, schemas)
+        self.modules = served_modules(protocol, schemas, release)
         self._by_name = {m.name: m for m in self.modules}
         digest = hashlib.sha256()
         for m in self.modules:
@@ -271,16 +274,18 @@ class YangLibrary:
         return {"module-set-id": self.content_id, "module": entries}
 
 
-@once
-def _netconf_library() -> YangLibrary:
-    return YangLibrary(NETCONF)
+_LIBRARIES: dict[tuple, YangLibrary] = {}
+_LIBRARIES_LOCK = threading.Lock()
 
 
-@once
-def _restconf_library() -> YangLibrary:
-    return YangLibrary(RESTCONF)
-
-
-def yang_library(protocol: str) -> YangLibrary:
-    """The library of one server, built once per process."""
-    return {NETCONF: _netconf_library, RESTCONF: _restconf_library}[protocol]()
+def yang_library(protocol: str, release=None) -> YangLibrary:
+    """The library of one server for a release (a Release, "17.3.2", a train or None for the newest), built
+    once per process and module set."""
+    if protocol not in SERVER_MODULES:
+        raise ValueError(f"unknown protocol {protocol!r}")
+    key = (protocol, tuple(sorted(module_revisions(release).items())))
+    with _LIBRARIES_LOCK:
+        lib = _LIBRARIES.get(key)
+        if lib is None:
+            lib = _LIBRARIES[key] = YangLibrary(protocol, release=release)
+        return lib

@@ -252,11 +252,56 @@ def _licensing(s: Snapshot) -> dict:
     return {"config": config, "state": licensing_state(s, config)}
 
 
-class DeviceData:
-    """The trees of one device, rendered from its published snapshots and cached per snapshot."""
+def conform(node, value):
+    """`value` (instance data of `node`) restricted to what `node`'s schema has: members the schema does not
+    have and leaf values its type refuses are dropped, and so are containers and list entries left empty (a
+    list entry that lost a key is dropped whole). The trees are rendered for the newest revision of a module;
+    a release serving an older revision (releases.py) gets them through this."""
+    if node.is_leaf:
+        if node.keyword == "leaf-list":
+            kept = [v for v in value if _valid(node, v)]
+            return kept or None
+        return value if _valid(node, value) else None
+    if node.keyword == "list" and isinstance(value, list):
+        entries = [conform_entry(node, e) for e in value]
+        return [e for e in entries if e] or None
+    return conform_entry(node, value)
 
-    def __init__(self, device: Device):
+
+def conform_entry(node, value: dict) -> dict | None:
+    out = {}
+    for name, child_value in value.items():
+        child = node.children.get(name)
+        if child is None:
+            continue
+        kept = conform(child, child_value)
+        if kept is not None:
+            out[name] = kept
+    if node.keyword == "list" and any(k not in out for k in node.keys):
+        return None
+    if not out and not node.presence:
+        return None
+    return out
+
+
+def _valid(node, value) -> bool:
+    """Whether the leaf's type takes the value (checked through its RFC 7951 form)."""
+    try:
+        node.type.from_json(node.type.json_value(value))
+    except (ValueError, ArithmeticError, TypeError):
+        return False
+    return True
+
+
+class DeviceData:
+    """The trees of one device, rendered from its published snapshots and cached per snapshot. `schema` is
+    the device schema of the device's release (schema.get_schema): where it serves an older revision of a
+    module than the one the trees are rendered for, the trees are conformed to it."""
+
+    def __init__(self, device: Device, schema=None):
         self.device = device
+        self.schema = schema if schema is not None else get_schema(device.release)
+        self.conforms = self.schema is not get_schema()
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[Snapshot, object]] = {}
 
@@ -275,8 +320,13 @@ class DeviceData:
         return value
 
     def licensing(self, snap: Snapshot | None = None) -> dict:
-        return self.cached("licensing", snap or self.snapshot(),
-                           _licensing)
+        return self.cached("licensing", snap or self.snapshot(), self._render_licensing)
+
+    def _render_licensing(self, snap: Snapshot) -> dict:
+        tree = _licensing(snap)
+        if self.conforms:
+            tree = conform(self.schema.top["cisco-smart-license:licensing"], tree) or {}
+        return tree
 
     def native(self, snap: Snapshot | None = None) -> dict:
         return self.cached("native", snap or self.snapshot(), native_data)

@@ -1,5 +1,6 @@
 """A compact schema tree built once from our YANG modules with pyang: the data layer's map of every node
-(name, module, namespace, keyword, config, keys, type) used to render, parse, filter and check data.
+(name, module, namespace, keyword, config, keys, type) used to render, parse, filter and check data. One tree
+per set of module revisions a release serves (`get_schema(release)`, releases.py); most releases share one.
 
 Choices and cases do not appear in instance data, so their children are lifted into the parent; each
 lifted node remembers its choice and case so that an edit can drop the other cases.
@@ -485,8 +486,9 @@ class Schema:
     implemented: tuple[str, ...] = IMPLEMENTED
     supporting: tuple[str, ...] = SUPPORTING
 
-    def __init__(self, directories: tuple[Path, ...] = ()) -> None:
-        """`directories`: where to look for modules before yang/ and pyang's IETF modules."""
+    def __init__(self, directories: tuple[Path, ...] = (), revisions: dict[str, str] | None = None) -> None:
+        """`directories`: where to look for modules before yang/ and pyang's IETF modules; `revisions`: the
+        revision to load of some modules (default: the newest file of each)."""
         import pyang.context
         import pyang.repository
         dirs = (*directories, YANG_DIR, ietf_module_dir())
@@ -500,7 +502,7 @@ class Schema:
         loaded = []
         with PYANG_LOCK:
             for name in self.implemented + self.supporting:
-                path = _module_path(name, dirs)
+                path = _module_path(name, dirs, (revisions or {}).get(name))
                 text = path.read_text()
                 mod = ctx.add_module(str(path), text)
                 if mod is None:
@@ -515,7 +517,9 @@ class Schema:
         for name, path, mod in loaded:
             subs = []
             for inc in mod.search("include"):
-                sub = ctx.get_module(inc.arg) or ctx.search_module(inc.pos, inc.arg)
+                date = inc.search_one("revision-date")
+                rev = date.arg if date is not None else None
+                sub = ctx.get_module(inc.arg, rev) or ctx.search_module(inc.pos, inc.arg, rev)
                 if sub is not None:
                     subs.append((sub.arg, _revision(sub), Path(sub.pos.ref)))
             ns = mod.search_one("namespace").arg
@@ -609,12 +613,16 @@ def _revision(mod) -> str:
     return revs[0] if revs else ""
 
 
-def _module_path(name: str, directories) -> Path:
+def _module_path(name: str, directories, revision: str | None = None) -> Path:
     for base in directories:
-        found = sorted(base.glob(f"{name}@*.yang")) or sorted(base.glob(f"{name}.yang"))
+        if revision is not None:
+            found = sorted(base.glob(f"{name}@{revision}.yang"))
+        else:
+            found = sorted(base.glob(f"{name}@*.yang")) or sorted(base.glob(f"{name}.yang"))
         if found:
             return found[-1]
-    raise FileNotFoundError(f"YANG module {name} not found in {', '.join(str(d) for d in directories)}")
+    what = f"{name}@{revision}" if revision else name
+    raise FileNotFoundError(f"YANG module {what} not found in {', '.join(str(d) for d in directories)}")
 
 
 def once(factory):
@@ -631,6 +639,17 @@ def once(factory):
     return get
 
 
-@once
-def get_schema() -> Schema:
-    return Schema()
+_SCHEMAS: dict[tuple, Schema] = {}
+_SCHEMAS_LOCK = threading.Lock()
+
+
+def get_schema(release=None) -> Schema:
+    """The device schema of a release (a Release, "17.3.2", a train or None for the newest), built once per
+    set of module revisions (releases.py: most releases share one)."""
+    from .releases import module_revisions
+    key = tuple(sorted(module_revisions(release).items()))
+    with _SCHEMAS_LOCK:
+        schema = _SCHEMAS.get(key)
+        if schema is None:
+            schema = _SCHEMAS[key] = Schema(revisions=dict(key))
+        return schema

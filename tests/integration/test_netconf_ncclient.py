@@ -1,8 +1,11 @@
 """NETCONF over SSH driven by ncclient, as controllers do: a real device and server on loopback."""
 
+import json
+import re
 import socket
 import threading
 import time
+from pathlib import Path
 
 import paramiko
 import pytest
@@ -438,3 +441,75 @@ def test_kill_session_with_a_5000_digit_session_id(service):
         assert m.connected
         assert data_of(m.get(filter=("subtree", lic("<state><version/></state>")))).findtext(
             ".//csl:version", namespaces=NS)
+
+
+def test_a_17_3_device_serves_cisco_smart_license_2019_07_01(estate):
+    """`slpemu serve --release 17.3.2`: what a 17.3 router advertises (docs/yang-modules.md), its text through
+    get-schema, and data of that revision only (issue 12)."""
+    dev = estate.device(release="17.3.2")
+    ncm = "urn:ietf:params:xml:ns:yang:ietf-netconf-monitoring"
+    with manager.connect(host="127.0.0.1", port=dev.ports["netconf"], username="admin", password="admin",
+                         hostkey_verify=False, look_for_keys=False, allow_agent=False, timeout=30,
+                         device_params={"name": "iosxe"}) as m:
+        caps = [c for c in m.server_capabilities if "module=cisco-smart-license" in c]
+        assert caps == [f"{CSL}?module=cisco-smart-license&revision=2019-07-01"]
+        text = m.get_schema("cisco-smart-license").data
+        assert re.search(r"^\s*revision 2019-07-01 \{", text, re.M)
+        assert not re.search(r"^\s*revision 202", text, re.M) and "rpc import-file" not in text
+        assert m.get_schema("cisco-smart-license", version="2019-07-01").data == text
+        sub = m.get_schema("cisco-smart-license-errors", version="2019-07-01").data
+        assert sub.lstrip().startswith("submodule cisco-smart-license-errors") and "noreservationauthcode" not in sub
+        with pytest.raises(RPCError) as err:
+            m.get_schema("cisco-smart-license", version="2021-03-01")
+        assert err.value.tag == "invalid-value"
+        schemas = data_of(m.get(filter=("subtree", f'<netconf-state xmlns="{ncm}"><schemas/></netconf-state>')))
+        versions = {(s.findtext(f"{{{ncm}}}identifier"), s.findtext(f"{{{ncm}}}version"))
+                    for s in schemas.iter(f"{{{ncm}}}schema")}
+        assert {v for v in versions if v[0].startswith("cisco-smart-license")} == {
+            ("cisco-smart-license", "2019-07-01"), ("cisco-smart-license-errors", "2019-07-01")}
+
+        rpc(m, f'<set-usage xmlns="{CTL}"><license>network-advantage</license><count>2</count></set-usage>')
+        data = data_of(m.get(filter=("subtree", lic(""))))
+        allowed = _data_paths("2019-07-01")
+        seen = set()
+        for el in data.iter(f"{{{CSL}}}*"):
+            path = "/" + "/".join(f"cisco-smart-license:{etree.QName(e).localname}"
+                                  for e in reversed([el, *el.iterancestors()]) if etree.QName(e).namespace == CSL)
+            assert path in allowed, path
+            seen.add(path.rsplit("/", 1)[-1])
+        assert {"cisco-smart-license:usage", "cisco-smart-license:count", "cisco-smart-license:udi"} <= seen
+        assert not {"cisco-smart-license:policy", "cisco-smart-license:trust-code"} & seen
+        # an RPC 2019-07-01 lacks is refused; so is a transport it cannot name
+        with pytest.raises(RPCError) as err:
+            rpc(m, f'<rum-save-usage-all xmlns="{CSL}"><file-path>bootflash:u.txt</file-path></rum-save-usage-all>')
+        assert err.value.tag == "operation-not-supported"
+        with pytest.raises(RPCError) as err:
+            m.edit_config(target="running", config=f'<config xmlns="{NC}">' + lic(
+                "<config><transport><transport-type>transport-type-cslu</transport-type></transport></config>")
+                + "</config>")
+        assert err.value.tag == "invalid-value"
+    # RESTCONF: the same revision in its YANG library and under /restconf/schema
+    lib = dev.http.get(f"{dev.restconf}/restconf/data/ietf-yang-library:modules-state", timeout=30,
+                       headers={"Accept": "application/yang-data+json"}).json()["ietf-yang-library:modules-state"]
+    [csl] = [mod for mod in lib["module"] if mod["name"] == "cisco-smart-license"]
+    assert csl["revision"] == "2019-07-01"
+    assert csl["submodule"] == [{"name": "cisco-smart-license-errors", "revision": "2019-07-01",
+                                 "schema": csl["submodule"][0]["schema"]}]
+    served = dev.http.get(csl["schema"], timeout=30)
+    assert served.status_code == 200 and served.text == text
+
+
+def _data_paths(revision: str) -> set[str]:
+    """Data paths (choices and cases left out) of Cisco's cisco-smart-license of `revision`, from the listing
+    kept in tests/data/cisco-yang/."""
+    nodes = json.loads((Path(__file__).resolve().parents[1] / "data" / "cisco-yang" /
+                        f"cisco-smart-license@{revision}.json").read_text())["nodes"]
+    kinds = {n["path"]: n["keyword"] for n in nodes}
+    out = set()
+    for n in nodes:
+        if n["keyword"] in ("choice", "case"):
+            continue
+        parts = n["path"].split("/")[1:]
+        out.add("/" + "/".join(p for i, p in enumerate(parts)
+                               if kinds.get("/" + "/".join(parts[:i + 1])) not in ("choice", "case")))
+    return out

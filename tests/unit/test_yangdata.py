@@ -61,7 +61,10 @@ def _plr_device(make_device, tmp_path):
 
 
 STATES = {"fresh": lambda make_device, tmp_path: make_device(), "busy": _busy_device,
-          "authorized-ha": _authorized_ha_device, "plr": _plr_device}
+          "authorized-ha": _authorized_ha_device, "plr": _plr_device,
+          # older releases serve older cisco-smart-license revisions, subsets of the one the bindings are of
+          "busy-17.3": lambda make_device, tmp_path: _busy_device(lambda: make_device(release="17.3.2"), tmp_path),
+          "busy-17.4": lambda make_device, tmp_path: _busy_device(lambda: make_device(release="17.4.1a"), tmp_path)}
 
 
 @pytest.mark.parametrize("state", sorted(STATES))

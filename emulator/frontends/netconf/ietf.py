@@ -30,8 +30,9 @@ WITH_DEFAULTS_MODES = ("explicit", "report-all", "report-all-tagged")
 YANG_LIBRARY_1_0_REVISION = "2016-06-21"        # RFC 7895, announced with the module-set-id
 
 
-def netconf_library() -> YangLibrary:
-    return yang_library(NETCONF)
+def netconf_library(release=None) -> YangLibrary:
+    """The NETCONF server's library for a release (the newest when None)."""
+    return yang_library(NETCONF, release)
 
 
 def capabilities(library: YangLibrary) -> list[str]:

@@ -92,7 +92,7 @@ class NetconfServer:
         self.xpath_timeout = xpath_timeout
         self.layer = DataLayer(device)
         self.schema = self.layer.schema
-        self.library = netconf_library()
+        self.library = netconf_library(device.release)      # the module revisions of the device's release
         self.capabilities = capabilities(self.library)
         self.max_message = max_message
         self._lock = threading.RLock()

@@ -1,7 +1,8 @@
 """The RESTCONF server's own modules, from the device's YANG library (`emulator.yangdata.library`, shared with
 NETCONF): ietf-yang-library (RFC 8525 `yang-library` and the RFC 7895 `modules-state` older clients read),
 ietf-restconf-monitoring (`restconf-state/capabilities`, RFC 8040 §9.1) and the module texts under
-/restconf/schema. Module locations depend on the address the client used, hence `library_data(base_url)`."""
+/restconf/schema. Module locations depend on the address the client used, hence `library_data(base_url)`; the
+revisions of some Cisco modules depend on the device's release (`release`: None for the newest)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ CAPABILITIES = (
 YANG_LIBRARY_REVISION = "2019-01-04"
 
 
-def restconf_library() -> YangLibrary:
-    return yang_library(RESTCONF)
+def restconf_library(release=None) -> YangLibrary:
+    return yang_library(RESTCONF, release)
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,14 @@ def get_server_schema() -> ServerSchema:
     return ServerSchema(lib.top, modules)
 
 
-def module_text(name: str, revision: str | None) -> str | None:
-    return restconf_library().text(name, revision)
+def module_text(name: str, revision: str | None, release=None) -> str | None:
+    return restconf_library(release).text(name, revision)
 
 
-def library_data(base_url: str) -> dict[str, dict]:
+def library_data(base_url: str, release=None) -> dict[str, dict]:
     """The data of the server modules' top nodes, keyed by qualified name. `base_url`: scheme://host:port
     under which /restconf/schema/... serves the module texts."""
-    lib = restconf_library()
+    lib = restconf_library(release)
 
     def location(name: str, rev: str) -> str:
         return f"{base_url}/restconf/schema/{name}/{rev}" if rev else f"{base_url}/restconf/schema/{name}"

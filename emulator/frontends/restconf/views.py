@@ -94,7 +94,7 @@ class Restconf:
         if lib is None:
             if len(self._library) > 16:
                 self._library.clear()
-            lib = self._library[base_url] = library_data(base_url)
+            lib = self._library[base_url] = library_data(base_url, self.device.release)
         return lib
 
     def top_data(self, qname: str):
@@ -326,7 +326,7 @@ class ModuleText(Resource):
         module, _, rev = name.partition("/")
         if "@" in name and not rev:
             module, _, rev = name.partition("@")
-        text = module_text(module, rev or None) if module else None
+        text = module_text(module, rev or None, self.rc.device.release) if module else None
         if text is None:
             raise RestconfError(not_found(f"no YANG module or submodule {name!r}"))
         return Response(text, content_type="application/yang")
