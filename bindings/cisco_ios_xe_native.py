@@ -1681,7 +1681,7 @@ class yc_level_Cisco_IOS_XE_native__native_license_boot_level(PybindBase):
 
   YANG Description: Boot license level; exactly one may be chosen.
   """
-  __slots__ = ('_path_helper', '_extmethods', '__ipbase','__ipbasek9','__ipservices','__ipservicesk9','__lanbase','__lanbasek9','__lite','__metroaggrservices','__metroipservices','__metroservices','__advancedmetroipaccess','__metroaccess','__metroipaccess','__entservices','__adventerprise','__appx','__appxk9','__ax','__security','__securityk9','__uck9','__network_advantage','__network_essentials','__AdvUCSuiteK9','__FoundationSuiteK9','__advantage','__essentials',)
+  __slots__ = ('_path_helper', '_extmethods', '__ipbase','__ipbasek9','__ipservices','__ipservicesk9','__lanbase','__lanbasek9','__lite','__metroaggrservices','__metroipservices','__metroservices','__advancedmetroipaccess','__metroaccess','__metroipaccess','__entservices','__adventerprise','__appx','__appxk9','__ax','__security','__securityk9','__uck9','__network_advantage','__network_essentials','__AdvUCSuiteK9','__FoundationSuiteK9',)
 
   _yang_name = 'level'
   _yang_namespace = 'http://cisco.com/ns/yang/Cisco-IOS-XE-native'
@@ -1718,8 +1718,6 @@ class yc_level_Cisco_IOS_XE_native__native_license_boot_level(PybindBase):
     self.__network_essentials = YANGDynClass(base=yc_network_essentials_Cisco_IOS_XE_native__native_license_boot_level_network_essentials, is_container='container', presence=True, yang_name="network-essentials", parent=self, choice=('license-choice', 'network-essentials-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, extensions=None, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='container', is_config=True)
     self.__AdvUCSuiteK9 = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="AdvUCSuiteK9", parent=self, choice=('license-choice', 'AdvUCSuiteK9-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
     self.__FoundationSuiteK9 = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="FoundationSuiteK9", parent=self, choice=('license-choice', 'FoundationSuiteK9-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-    self.__advantage = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="advantage", parent=self, choice=('license-choice', 'advantage-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-    self.__essentials = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="essentials", parent=self, choice=('license-choice', 'essentials-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
 
     load = kwargs.pop("load", None)
     if args:
@@ -2672,80 +2670,6 @@ class yc_level_Cisco_IOS_XE_native__native_license_boot_level(PybindBase):
   def _unset_FoundationSuiteK9(self):
     self.__FoundationSuiteK9 = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="FoundationSuiteK9", parent=self, choice=('license-choice', 'FoundationSuiteK9-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
 
-
-  def _get_advantage(self):
-    """
-    Getter method for advantage, mapped from YANG variable /native/license/boot/level/advantage (empty)
-
-    YANG Description: Boot with the advantage level.
-    """
-    return self.__advantage
-      
-  def _set_advantage(self, v, load=False):
-    """
-    Setter method for advantage, mapped from YANG variable /native/license/boot/level/advantage (empty)
-    If this variable is read-only (config: false) in the
-    source YANG file, then _set_advantage is considered as a private
-    method. Backends looking to populate this variable should
-    do so via calling thisObj._set_advantage() directly.
-
-    YANG Description: Boot with the advantage level.
-    """
-    if hasattr(v, "_utype"):
-      v = v._utype(v)
-    try:
-      t = YANGDynClass(v,base=YANGBool, is_leaf=True, yang_name="advantage", parent=self, choice=('license-choice', 'advantage-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-    except (TypeError, ValueError):
-      raise ValueError({
-          'error-string': """advantage must be of a type compatible with empty""",
-          'defined-type': "empty",
-          'generated-type': """YANGDynClass(base=YANGBool, is_leaf=True, yang_name="advantage", parent=self, choice=('license-choice', 'advantage-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)""",
-        })
-
-    self.__advantage = t
-    if hasattr(self, '_set'):
-      self._set()
-
-  def _unset_advantage(self):
-    self.__advantage = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="advantage", parent=self, choice=('license-choice', 'advantage-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-
-
-  def _get_essentials(self):
-    """
-    Getter method for essentials, mapped from YANG variable /native/license/boot/level/essentials (empty)
-
-    YANG Description: Boot with the essentials level.
-    """
-    return self.__essentials
-      
-  def _set_essentials(self, v, load=False):
-    """
-    Setter method for essentials, mapped from YANG variable /native/license/boot/level/essentials (empty)
-    If this variable is read-only (config: false) in the
-    source YANG file, then _set_essentials is considered as a private
-    method. Backends looking to populate this variable should
-    do so via calling thisObj._set_essentials() directly.
-
-    YANG Description: Boot with the essentials level.
-    """
-    if hasattr(v, "_utype"):
-      v = v._utype(v)
-    try:
-      t = YANGDynClass(v,base=YANGBool, is_leaf=True, yang_name="essentials", parent=self, choice=('license-choice', 'essentials-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-    except (TypeError, ValueError):
-      raise ValueError({
-          'error-string': """essentials must be of a type compatible with empty""",
-          'defined-type': "empty",
-          'generated-type': """YANGDynClass(base=YANGBool, is_leaf=True, yang_name="essentials", parent=self, choice=('license-choice', 'essentials-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)""",
-        })
-
-    self.__essentials = t
-    if hasattr(self, '_set'):
-      self._set()
-
-  def _unset_essentials(self):
-    self.__essentials = YANGDynClass(base=YANGBool, is_leaf=True, yang_name="essentials", parent=self, choice=('license-choice', 'essentials-case'), path_helper=self._path_helper, extmethods=self._extmethods, register_paths=True, namespace='http://cisco.com/ns/yang/Cisco-IOS-XE-native', defining_module='Cisco-IOS-XE-native', yang_type='empty', is_config=True)
-
   ipbase = __builtin__.property(_get_ipbase, _set_ipbase)
   ipbasek9 = __builtin__.property(_get_ipbasek9, _set_ipbasek9)
   ipservices = __builtin__.property(_get_ipservices, _set_ipservices)
@@ -2771,11 +2695,9 @@ class yc_level_Cisco_IOS_XE_native__native_license_boot_level(PybindBase):
   network_essentials = __builtin__.property(_get_network_essentials, _set_network_essentials)
   AdvUCSuiteK9 = __builtin__.property(_get_AdvUCSuiteK9, _set_AdvUCSuiteK9)
   FoundationSuiteK9 = __builtin__.property(_get_FoundationSuiteK9, _set_FoundationSuiteK9)
-  advantage = __builtin__.property(_get_advantage, _set_advantage)
-  essentials = __builtin__.property(_get_essentials, _set_essentials)
 
-  __choices__ = {'license-choice': {'ipbase-case': ['ipbase'], 'ipbasek9-case': ['ipbasek9'], 'ipservices-case': ['ipservices'], 'ipservicesk9-case': ['ipservicesk9'], 'lanbase-case': ['lanbase'], 'lanbasek9-case': ['lanbasek9'], 'lite-case': ['lite'], 'metroaggrservices-case': ['metroaggrservices'], 'metroipservices-case': ['metroipservices'], 'metroservices-case': ['metroservices'], 'advancedmetroipaccess-case': ['advancedmetroipaccess'], 'metroaccess-case': ['metroaccess'], 'metroipaccess-case': ['metroipaccess'], 'entservices-case': ['entservices'], 'adventerprise-case': ['adventerprise'], 'appx-case': ['appx'], 'appxk9-case': ['appxk9'], 'ax-case': ['ax'], 'security-case': ['security'], 'securityk9-case': ['securityk9'], 'uck9-case': ['uck9'], 'network-advantage-case': ['network_advantage'], 'network-essentials-case': ['network_essentials'], 'AdvUCSuiteK9-case': ['AdvUCSuiteK9'], 'FoundationSuiteK9-case': ['FoundationSuiteK9'], 'advantage-case': ['advantage'], 'essentials-case': ['essentials']}}
-  _pyangbind_elements = OrderedDict([('ipbase', ipbase), ('ipbasek9', ipbasek9), ('ipservices', ipservices), ('ipservicesk9', ipservicesk9), ('lanbase', lanbase), ('lanbasek9', lanbasek9), ('lite', lite), ('metroaggrservices', metroaggrservices), ('metroipservices', metroipservices), ('metroservices', metroservices), ('advancedmetroipaccess', advancedmetroipaccess), ('metroaccess', metroaccess), ('metroipaccess', metroipaccess), ('entservices', entservices), ('adventerprise', adventerprise), ('appx', appx), ('appxk9', appxk9), ('ax', ax), ('security', security), ('securityk9', securityk9), ('uck9', uck9), ('network_advantage', network_advantage), ('network_essentials', network_essentials), ('AdvUCSuiteK9', AdvUCSuiteK9), ('FoundationSuiteK9', FoundationSuiteK9), ('advantage', advantage), ('essentials', essentials), ])
+  __choices__ = {'license-choice': {'ipbase-case': ['ipbase'], 'ipbasek9-case': ['ipbasek9'], 'ipservices-case': ['ipservices'], 'ipservicesk9-case': ['ipservicesk9'], 'lanbase-case': ['lanbase'], 'lanbasek9-case': ['lanbasek9'], 'lite-case': ['lite'], 'metroaggrservices-case': ['metroaggrservices'], 'metroipservices-case': ['metroipservices'], 'metroservices-case': ['metroservices'], 'advancedmetroipaccess-case': ['advancedmetroipaccess'], 'metroaccess-case': ['metroaccess'], 'metroipaccess-case': ['metroipaccess'], 'entservices-case': ['entservices'], 'adventerprise-case': ['adventerprise'], 'appx-case': ['appx'], 'appxk9-case': ['appxk9'], 'ax-case': ['ax'], 'security-case': ['security'], 'securityk9-case': ['securityk9'], 'uck9-case': ['uck9'], 'network-advantage-case': ['network_advantage'], 'network-essentials-case': ['network_essentials'], 'AdvUCSuiteK9-case': ['AdvUCSuiteK9'], 'FoundationSuiteK9-case': ['FoundationSuiteK9']}}
+  _pyangbind_elements = OrderedDict([('ipbase', ipbase), ('ipbasek9', ipbasek9), ('ipservices', ipservices), ('ipservicesk9', ipservicesk9), ('lanbase', lanbase), ('lanbasek9', lanbasek9), ('lite', lite), ('metroaggrservices', metroaggrservices), ('metroipservices', metroipservices), ('metroservices', metroservices), ('advancedmetroipaccess', advancedmetroipaccess), ('metroaccess', metroaccess), ('metroipaccess', metroipaccess), ('entservices', entservices), ('adventerprise', adventerprise), ('appx', appx), ('appxk9', appxk9), ('ax', ax), ('security', security), ('securityk9', securityk9), ('uck9', uck9), ('network_advantage', network_advantage), ('network_essentials', network_essentials), ('AdvUCSuiteK9', AdvUCSuiteK9), ('FoundationSuiteK9', FoundationSuiteK9), ])
 
 
 class yc_suite_Cisco_IOS_XE_native__native_license_boot_suite(PybindBase):

@@ -4,14 +4,18 @@ server and client, AAA, PKI trustpoint, Call Home, NTP, VRFs, interfaces): froze
 
 Every record checks its own values (`check()` raises DeviceError with the router's message); the engine
 calls it before anything changes. What the emulator does with them: `resolve()` maps a host name of an
-outbound URL through the `ip host` table (`cslu-local`, `cslu-local.<domain>`, L1402-1412), and
-`exec_privilege()` applies `aaa new-model` / `aaa authorization exec` to a login's privilege level."""
+outbound URL through the `ip host` table (`cslu-local`, `cslu-local.<domain>`, L1402-1412),
+`exec_privilege()` applies `aaa new-model` / `aaa authorization exec` to a login's privilege level, and
+`check_server_certificate()` is the HTTPS client's verdict on a server (`copy https:`): its chain against the
+CA certificates `crypto pki authenticate` installed (`ip http client secure-trustpoint` picks one trustpoint),
+its validity at the device's clock, and the host name or address of the URL."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
@@ -201,11 +205,25 @@ class Trustpoint:
     revocation_check: Optional[str] = None        # none | crl | ocsp
     ca_fingerprint: Optional[str] = None          # MD5 of the CA certificate `crypto pki authenticate` took
     ca_subject: Optional[str] = None
+    ca_certificate: Optional[str] = None          # that CA certificate (PEM): what the HTTPS client trusts
 
     def check(self) -> None:
         check_word(self.name, "trustpoint name", 64)
         if self.revocation_check not in (None, "none", "crl", "ocsp"):
             raise DeviceError(f"% Invalid revocation check method {self.revocation_check}")
+        if self.ca_certificate is not None:
+            load_pem_certificate(self.ca_certificate)
+
+
+def load_pem_certificate(text):
+    """The X.509 certificate of a PEM text, or IOS's refusal of a certificate it cannot read."""
+    from cryptography import x509
+    try:
+        if not isinstance(text, str) or len(text) > 65536:
+            raise ValueError(text)
+        return x509.load_pem_x509_certificate(text.encode())
+    except ValueError:
+        raise DeviceError("% Error in receiving Certificate\n% Certificate not in the correct format") from None
 
 
 @dataclass(frozen=True)
@@ -290,3 +308,104 @@ def exec_privilege(system, level: int) -> int:
     if system.aaa_new_model and system.aaa_authorization_exec != "default local":
         return min(level, 1)
     return level
+
+
+# ---------------------------------------------------------------------------------------------- HTTPS client
+@dataclass(frozen=True)
+class CertificateRejected:
+    """Why the HTTPS client refuses a server; `syslog` is the (facility, severity, mnemonic, text) IOS's PKI
+    logs for a chain that fails validation (none for a name that does not match)."""
+    reason: str
+    syslog: Optional[tuple[str, int, str, str]] = None
+
+
+# The texts of IOS XE's PKI messages. %PKI-3-CERTIFICATE_INVALID_EXPIRED and _NOT_YET_VALID as devices print
+# them ("Certificate chain validation has failed. The certificate (SN: 1DF9761C0000001C9621) has expired.
+# Validity period ended on 11:53:58 UTC Jun 1 2025"; "... The certificate (SN: 3E) is not yet valid Validity
+# period starts on 00:51:51 UTC Feb 23 2026": public lab notes found by the code search of issue 12, see
+# docs/security.md). _UNAUTHORIZED, the same family's message for a chain that ends at no trusted CA, was found
+# in no source searched: its text is an assumption.
+_CHAIN_FAILED = "Certificate chain validation has failed."
+UNAUTHORIZED = CertificateRejected("no trusted CA certificate issued the server's certificate",
+                                   ("PKI", 3, "CERTIFICATE_INVALID_UNAUTHORIZED", f"{_CHAIN_FAILED} Unauthorized"))
+
+
+def https_client_anchors(system) -> tuple[str, ...]:
+    """The CA certificates (PEM) the HTTPS client verifies servers against: that of the trustpoint
+    `ip http client secure-trustpoint` names, else those of every trustpoint `crypto pki authenticate`
+    gave a CA certificate. (IOS XE also trusts its built-in PKI trustpool of Cisco's CAs: not emulated.)"""
+    points = system.trustpoints
+    if system.http_client_trustpoint is not None:
+        points = tuple(t for t in points if t.name == system.http_client_trustpoint)
+    return tuple(t.ca_certificate for t in points if t.ca_certificate)
+
+
+def _ios_time(moment: datetime) -> str:
+    return f"{moment:%H:%M:%S} UTC {moment:%b} {moment.day} {moment.year}"
+
+
+def check_server_certificate(system, host: str, chain: list[bytes], now: float) -> Optional[CertificateRejected]:
+    """None if the HTTPS client accepts a server whose TLS handshake presented `chain` (DER, the server's
+    certificate first) for a URL naming `host`, at the device's time `now`: the server's certificate is valid
+    then, chains (through the certificates the server sent) to a CA certificate of `https_client_anchors()`,
+    and names `host` (an IP address in an iPAddress subjectAltName, a host name in a dNSName one, `*.` for
+    one label; the common name when there is no subjectAltName). Else why not."""
+    from cryptography import x509
+    from cryptography.x509 import verification
+
+    try:
+        certs = [x509.load_der_x509_certificate(der) for der in chain]
+        anchors = [load_pem_certificate(text) for text in https_client_anchors(system)]
+    except (ValueError, TypeError, DeviceError):
+        return UNAUTHORIZED
+    if not certs or not anchors:
+        return UNAUTHORIZED
+    leaf = certs[0]
+    at = datetime.fromtimestamp(now, timezone.utc)
+    serial = f"{leaf.serial_number:X}"
+    if at < leaf.not_valid_before_utc:
+        return CertificateRejected("the server's certificate is not yet valid", (
+            "PKI", 3, "CERTIFICATE_INVALID_NOT_YET_VALID", f"{_CHAIN_FAILED} The certificate (SN: {serial}) is not "
+            f"yet valid Validity period starts on {_ios_time(leaf.not_valid_before_utc)}"))
+    if at > leaf.not_valid_after_utc:
+        return CertificateRejected("the server's certificate has expired", (
+            "PKI", 3, "CERTIFICATE_INVALID_EXPIRED", f"{_CHAIN_FAILED} The certificate (SN: {serial}) has expired. "
+            f"Validity period ended on {_ios_time(leaf.not_valid_after_utc)}"))
+    policy = verification.ExtensionPolicy
+    verifier = (verification.PolicyBuilder().store(verification.Store(anchors)).time(at)
+                .extension_policies(ca_policy=policy.webpki_defaults_ca(), ee_policy=policy.permit_all())
+                .build_client_verifier())
+    try:
+        verifier.verify(leaf, certs[1:])
+    except verification.VerificationError:
+        return UNAUTHORIZED
+    if not _names_host(leaf, host):
+        return CertificateRejected(f"the server's certificate does not name {host}")
+    return None
+
+
+def _names_host(cert, host: str) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        return any(n == str(address) if address is not None else _dns_match(n, host) for n in names)
+    if address is not None:
+        return address in san.get_values_for_type(x509.IPAddress)
+    return any(_dns_match(n, host) for n in san.get_values_for_type(x509.DNSName))
+
+
+def _dns_match(pattern, host: str) -> bool:
+    if not isinstance(pattern, str):
+        return False
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):
+        first, _, rest = host.partition(".")
+        return bool(first) and rest == pattern[2:] and "*" not in rest
+    return pattern == host

@@ -271,6 +271,7 @@ class SystemSettings:
     interfaces: tuple[Interface, ...] = ()
     http_client_source: Optional[str] = None
     http_client_proxy: Optional[tuple[str, int]] = None
+    http_client_trustpoint: Optional[str] = None         # `ip http client secure-trustpoint <name>`
     tftp_source: Optional[str] = None
     routes: tuple[Route, ...] = ()
     ssh_version: Optional[int] = None

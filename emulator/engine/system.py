@@ -56,6 +56,9 @@ def check_setting(key: str, value) -> None:
         check_host(value[0], "proxy address")
         if not 1 <= value[1] <= 65535:
             raise DeviceError("% Invalid proxy port")
+    if key == "http_client_trustpoint" and value is not None:
+        from .netconfig import check_word
+        check_word(value, "trustpoint name", 64)
     if key == "vty_transport_input" and value not in ("ssh", "telnet", "all", "none", "telnet ssh"):
         raise DeviceError(f"% Invalid transport input {value}")
 

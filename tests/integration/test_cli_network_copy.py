@@ -1,11 +1,14 @@
-"""`copy` to and from real servers on loopback as IOS XE does it (TFTP, FTP, HTTP, SCP), `dir <file>`,
-`verify /md5`, and netmiko's `file_transfer` (put and get, MD5 verified) against the CLI unchanged."""
+"""`copy` to and from real servers on loopback as IOS XE does it (TFTP, FTP, HTTP, HTTPS with the server's
+certificate verified against the device's trustpoints, SCP), `dir <file>`, `verify /md5`, and netmiko's
+`file_transfer` (put and get, MD5 verified) against the CLI unchanged."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import http.server
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -13,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from test_cli_support import PASSWORD, USER, router, router_factory  # noqa: F401
+from tests.certs import make_ca, make_server_cert, pem
+from tests.conftest import T0, texts
 
 PAYLOAD = b"".join(b"line %05d of the usage report\n" % i for i in range(600))      # 18 KB, > one block
 
@@ -184,6 +189,195 @@ def test_copy_flash_to_http_and_back(router, http_server):
     assert router.device.flash.read("bootflash:code.txt") == b"SLR-CODE"
     out = router.exec(f"copy http://127.0.0.1:{port}/missing.txt bootflash:m.txt")
     assert out.endswith(f"%Error opening http://127.0.0.1:{port}/missing.txt (No such file or directory)\n")
+
+
+# ---------------------------------------------------------------------------------------------- HTTPS
+DEVICE_NOW = datetime.datetime.fromtimestamp(T0, datetime.timezone.utc)   # the routers' frozen clock: 2024-01-01
+
+
+class HttpsServer:
+    """A loopback HTTPS file server with the given certificate; `requests` counts what reached HTTP."""
+
+    def __init__(self, root: Path, key, cert):
+        from cryptography.hazmat.primitives import serialization
+        self.root = root
+        self.requests: list[str] = []
+        keyfile, certfile = root.parent / f"{root.name}.key", root.parent / f"{root.name}.crt"
+        keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                              serialization.NoEncryption()))
+        certfile.write_text(pem(cert))
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, directory=str(root), **kw)
+
+            def do_GET(self):
+                server.requests.append(f"GET {self.path}")
+                super().do_GET()
+
+            def do_PUT(self):
+                server.requests.append(f"PUT {self.path}")
+                length = int(self.headers["Content-Length"])
+                (root / self.path.lstrip("/")).write_bytes(self.rfile.read(length))
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(certfile, keyfile)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def https_servers(tmp_path):
+    """https_servers(cert_key_pair) -> a running HttpsServer serving tmp_path/<n>/."""
+    made: list[HttpsServer] = []
+
+    def make(key_cert) -> HttpsServer:
+        root = tmp_path / f"www{len(made)}"
+        root.mkdir()
+        made.append(HttpsServer(root, *key_cert))
+        return made[-1]
+    yield make
+    for srv in made:
+        srv.stop()
+
+
+def authenticate(sh, trustpoint: str, ca_cert) -> str:
+    """`crypto pki trustpoint` + `enrollment terminal` + `crypto pki authenticate` with the CA certificate
+    pasted as PEM, accepted; returns what the device printed after the answer."""
+    sh.run("configure terminal")
+    sh.run(f"crypto pki trustpoint {trustpoint}")
+    sh.run("enrollment terminal")
+    sh.run("revocation-check none")
+    sh.run("exit")
+    sh.send(f"crypto pki authenticate {trustpoint}\n")
+    sh.read_until(lambda b: 'End with a blank line or the word "quit" on a line by itself' in b)
+    for line in pem(ca_cert).strip().split("\n"):
+        sh.send(line + "\n")
+    sh.send("\n")
+    sh.read_until(lambda b: b.endswith("% Do you accept this certificate? [yes/no]: "))
+    out = sh.raw("yes").replace("\r\n", "\n")
+    sh.run("end")
+    return out
+
+
+# valid at the device's clock (2024-01-01), expired by the wall clock: only the device's time decides
+WINDOW = (DEVICE_NOW - datetime.timedelta(days=180), DEVICE_NOW + datetime.timedelta(days=150))
+
+
+def test_copy_https_verifies_the_server_against_the_authenticated_ca(router, https_servers):
+    ca = make_ca("Lab Root CA")
+    srv = https_servers(make_server_cert(ca, ["files.lab.example"], ["127.0.0.1"], *WINDOW))
+    (srv.root / "ack.txt").write_bytes(b"<smartLicense>ack</smartLicense>\n")
+    url = f"https://127.0.0.1:{srv.port}/ack.txt"
+    # no trustpoint holds the server's CA: IOS's error, nothing written, no request sent, a PKI syslog
+    out = router.exec(f"copy {url} bootflash:ack.txt")
+    assert out == f"Accessing {url}...\n%Error opening {url} (I/O error)\n"
+    assert not router.device.flash.local("bootflash:ack.txt").exists()
+    assert srv.requests == []
+    assert texts(router.device, "CERTIFICATE_INVALID_UNAUTHORIZED") == [
+        "Certificate chain validation has failed. Unauthorized"]
+    put_on_flash(router, "usage.txt", PAYLOAD)
+    up = f"https://127.0.0.1:{srv.port}/usage.txt"
+    assert router.exec(f"copy bootflash:usage.txt {up}") == f"%Error opening {up} (I/O error)\n"
+    assert srv.requests == [] and not (srv.root / "usage.txt").exists()
+
+    sh = router.shell(quiet=True)
+    accepted = authenticate(sh, "LAB", ca[1])
+    assert "Trustpoint CA certificate accepted.\n% Certificate successfully imported\n" in accepted
+    [tp] = router.device.st.system.trustpoints
+    assert tp.ca_certificate == pem(ca[1])
+    out = router.exec(f"copy {url} bootflash:ack.txt")
+    assert out.startswith(f"Accessing {url}...\nLoading {url} !\n[OK - 33 bytes]\n")
+    assert router.device.flash.read("bootflash:ack.txt") == b"<smartLicense>ack</smartLicense>\n"
+    assert srv.requests == ["GET /ack.txt"]
+    assert f"{len(PAYLOAD)} bytes copied in " in router.exec(f"copy bootflash:usage.txt {up}")
+    assert (srv.root / "usage.txt").read_bytes() == PAYLOAD
+    # by the name in the certificate, through `ip host`
+    sh.run("configure terminal")
+    sh.run("ip host files.lab.example 127.0.0.1")
+    sh.run("end")
+    named = f"https://files.lab.example:{srv.port}/ack.txt"
+    assert "[OK - 33 bytes]" in router.exec(f"copy {named} bootflash:ack2.txt")
+    assert router.device.flash.read("bootflash:ack2.txt") == b"<smartLicense>ack</smartLicense>\n"
+
+
+def test_copy_https_refuses_a_certificate_for_another_name(router, https_servers):
+    ca = make_ca("Lab Root CA")
+    srv = https_servers(make_server_cert(ca, ["other.example"], [], *WINDOW))
+    (srv.root / "ack.txt").write_bytes(b"ACK")
+    sh = router.shell(quiet=True)
+    authenticate(sh, "LAB", ca[1])
+    sh.run("configure terminal")
+    sh.run("ip host files.lab.example 127.0.0.1")
+    sh.run("ip host other.example 127.0.0.1")
+    sh.run("end")
+    for host in ("127.0.0.1", "files.lab.example"):
+        url = f"https://{host}:{srv.port}/ack.txt"
+        assert router.exec(f"copy {url} bootflash:ack.txt") == f"Accessing {url}...\n%Error opening {url} (I/O error)\n"
+        assert not router.device.flash.local("bootflash:ack.txt").exists()
+    assert srv.requests == []
+    assert texts(router.device, "CERTIFICATE_INVALID_UNAUTHORIZED") == []     # the chain itself is good
+    url = f"https://other.example:{srv.port}/ack.txt"                           # the name it was issued for
+    assert "[OK - 3 bytes]" in router.exec(f"copy {url} bootflash:ack.txt")
+
+
+def test_copy_https_checks_validity_at_the_device_clock(router, https_servers):
+    ca = make_ca("Lab Root CA")
+    srv = https_servers(make_server_cert(ca, [], ["127.0.0.1"], *WINDOW, serial=0x1DF9761C))
+    (srv.root / "a.txt").write_bytes(b"A")
+    authenticate(router.shell(quiet=True), "LAB", ca[1])
+    url = f"https://127.0.0.1:{srv.port}/a.txt"
+    assert "[OK - 1 bytes]" in router.exec(f"copy {url} bootflash:a.txt")
+    router.device.advance_clock(200 * 86400.0)                   # past the server certificate's notAfter
+    router.device.flash.delete("bootflash:a.txt")
+    assert router.exec(f"copy {url} bootflash:a.txt") == f"Accessing {url}...\n%Error opening {url} (I/O error)\n"
+    assert not router.device.flash.local("bootflash:a.txt").exists()
+    ended = WINDOW[1].strftime("%H:%M:%S UTC %b %-d %Y")
+    assert texts(router.device, "CERTIFICATE_INVALID_EXPIRED") == [
+        f"Certificate chain validation has failed. The certificate (SN: 1DF9761C) has expired. "
+        f"Validity period ended on {ended}"]
+
+
+def test_ip_http_client_secure_trustpoint_picks_the_trustpoint(router, https_servers):
+    lab, other = make_ca("Lab Root CA"), make_ca("Other Root CA")
+    srv = https_servers(make_server_cert(lab, [], ["127.0.0.1"], *WINDOW))
+    (srv.root / "a.txt").write_bytes(b"A")
+    sh = router.shell(quiet=True)
+    authenticate(sh, "LAB", lab[1])
+    authenticate(sh, "OTHER", other[1])
+    url = f"https://127.0.0.1:{srv.port}/a.txt"
+    failed = f"Accessing {url}...\n%Error opening {url} (I/O error)\n"
+    sh.run("configure terminal")
+    assert sh.run("ip http client secure-trustpoint OTHER") == ""
+    sh.run("end")
+    assert "ip http client secure-trustpoint OTHER" in sh.run("show running-config").split("\n")
+    assert router.exec(f"copy {url} bootflash:a.txt") == failed
+    sh.run("configure terminal")
+    sh.run("ip http client secure-trustpoint LAB")
+    sh.run("end")
+    assert "[OK - 1 bytes]" in router.exec(f"copy {url} bootflash:a.txt")
+    sh.run("configure terminal")
+    sh.run("ip http client secure-trustpoint OTHER")
+    sh.run("no ip http client secure-trustpoint")
+    sh.run("end")
+    assert router.device.st.system.http_client_trustpoint is None
+    assert not any("secure-trustpoint" in ln for ln in sh.run("show running-config").split("\n"))
+    assert "[OK - 1 bytes]" in router.exec(f"copy {url} bootflash:b.txt")      # every trustpoint again
 
 
 # ---------------------------------------------------------------------------------------------- SCP

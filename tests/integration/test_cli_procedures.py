@@ -445,6 +445,8 @@ def test_crypto_pki_authenticate_takes_a_pasted_ca_certificate(router):
     assert "Trustpoint CA certificate accepted.\n% Certificate successfully imported\n" in out
     [tp] = router.device.st.system.trustpoints
     assert tp.ca_subject == "CN=Licensing Root CA" and tp.ca_fingerprint.replace(" ", "") == md5
+    # the certificate itself is kept: the HTTPS client (`copy https:`) verifies servers against it
+    assert tp.ca_certificate == cert.public_bytes(serialization.Encoding.PEM).decode()
     sh.run("end")
 
 

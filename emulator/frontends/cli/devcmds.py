@@ -40,6 +40,7 @@ HELP = {
     "client": "HTTP client configuration",
     "proxy-server": "Configure HTTP client proxy server",
     "proxy-port": "Proxy port",
+    "secure-trustpoint": "Set secure http client trustpoint",
     "tftp": "tftp configuration commands",
     "logging": "Modify message logging facilities",
     "aaa": "Authentication, Authorization and Accounting.",
@@ -314,6 +315,12 @@ def a_http_client_proxy(positive: bool):
     return action
 
 
+def a_http_client_trustpoint(positive: bool):
+    def action(ctx, a):
+        _set(ctx, http_client_trustpoint=a["tp"] if positive else None)
+    return action
+
+
 def a_tftp_source(positive: bool):
     def action(ctx, a):
         _set(ctx, tftp_source=interface_name(a["intf"]) if positive else None)
@@ -396,8 +403,10 @@ def _fingerprint(digest: bytes) -> str:
 
 
 def a_pki_authenticate(ctx, a):
-    """`crypto pki authenticate <trustpoint>`: the CA certificate pasted in base64 (enrollment terminal)."""
+    """`crypto pki authenticate <trustpoint>`: the CA certificate pasted in base64 or PEM (enrollment terminal),
+    kept in the trustpoint for the HTTPS client to verify servers against."""
     from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
     name = a["tp"]
     tp = next((t for t in _sys(ctx).trustpoints if t.name == name), None)
     if tp is None:
@@ -425,7 +434,9 @@ def a_pki_authenticate(ctx, a):
     answer = ctx.ask("% Do you accept this certificate? [yes/no]: ", default="yes")
     if (answer or "").strip().lower() not in ("yes", "y"):
         return "% Certificate not accepted\n"
-    _edit_trustpoint_named(ctx, name, ca_fingerprint=md5, ca_subject=cert.subject.rfc4514_string())
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    _edit_trustpoint_named(ctx, name, ca_fingerprint=md5, ca_subject=cert.subject.rfc4514_string(),
+                           ca_certificate=pem)
     return "Trustpoint CA certificate accepted.\n% Certificate successfully imported\n"
 
 
@@ -581,6 +592,9 @@ def add_config(g: Grammar) -> None:
     g.add("ip http client proxy-server WORD:proxy proxy-port <1-65535>:port", a_http_client_proxy(True), H)
     g.add("no ip http client proxy-server", a_http_client_proxy(False))
     g.add("no ip http client proxy-server LINE:rest", a_http_client_proxy(False))
+    g.add("ip http client secure-trustpoint WORD:tp", a_http_client_trustpoint(True), H)
+    g.add("no ip http client secure-trustpoint", a_http_client_trustpoint(False))
+    g.add("no ip http client secure-trustpoint WORD:tp", a_http_client_trustpoint(False), H)
     g.add("no ip tftp source-interface", a_tftp_source(False))
     for vrf in ("", "vrf WORD:vrf "):
         g.add(f"ntp server {vrf}WORD:host prefer", a_ntp_server(True), H)
@@ -777,6 +791,8 @@ def ip_service_lines(d) -> list[str]:
         out.append(f"ip http client source-interface {s.http_client_source}")
     if s.http_client_proxy:
         out.append(f"ip http client proxy-server {s.http_client_proxy[0]} proxy-port {s.http_client_proxy[1]}")
+    if s.http_client_trustpoint:
+        out.append(f"ip http client secure-trustpoint {s.http_client_trustpoint}")
     if s.tftp_source:
         out.append(f"ip tftp source-interface {s.tftp_source}")
     for r in s.routes:

@@ -7,25 +7,35 @@ follows IOS: the prompts (`Address or name of remote host [..]?`, `Destination f
 password for SCP/FTP when the URL has none), a `!` per block transferred, the byte counts, and
 `%Error opening <url> (<reason>)` on failure. A URL may carry a port (`tftp://127.0.0.1:6969/x`), which lets
 tests and labs use unprivileged servers.
+
+`https:` verifies the server as IOS XE's HTTPS client does, before any request is sent: the certificate chain
+the server presents must end at a CA certificate `crypto pki authenticate` installed in a trustpoint (the one
+`ip http client secure-trustpoint` names, if any), be valid at the device's clock and name the URL's host
+(`engine.netconfig.check_server_certificate`). A refused server is `%Error opening <url> (I/O error)`, the
+line IOS prints for a failed HTTP(S) transfer, with IOS's %PKI-3-CERTIFICATE_INVALID_* syslog when the chain
+itself fails (sources in docs/security.md).
 """
 
 from __future__ import annotations
 
+import base64
 import ftplib
 import hashlib
+import http.client
 import io
+import ipaddress
 import logging
 import os
 import socket
+import ssl
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ...engine.flash import MAX_FILE_BYTES, FlashError
-from ...engine.netconfig import resolve
+from ...engine.netconfig import CertificateRejected, check_server_certificate, resolve
 
 SCHEMES = ("tftp", "ftp", "http", "https", "scp", "sftp")
 DEFAULT_PORTS = {"tftp": 69, "ftp": 21, "http": 80, "https": 443, "scp": 22, "sftp": 22}
@@ -36,6 +46,14 @@ BLOCK = 4096                                  # one `!` per block
 
 class CopyError(Exception):
     """A transfer failed: the text is the `%Error ...` line IOS prints."""
+
+
+class CertificateRefused(Exception):
+    """The HTTPS server's certificate did not pass the device's verification."""
+
+    def __init__(self, rejection: CertificateRejected):
+        super().__init__(rejection.reason)
+        self.rejection = rejection
 
 
 @dataclass
@@ -147,7 +165,7 @@ def _upload(ctx, remote: Remote, data: bytes, default_name: str) -> str:
     address = _address(ctx, remote)
     start = time.monotonic()
     try:
-        SENDERS[remote.scheme](remote, address, data)
+        SENDERS[remote.scheme](remote, address, data, *_tls_check(ctx, remote))
     except CopyError:
         raise
     except Exception as exc:                   # the library's failure, told as IOS tells it
@@ -184,7 +202,7 @@ def _download(ctx, remote: Remote, dst: str) -> str:
     lines = [f"Accessing {remote.url()}..."]
     start = time.monotonic()
     try:
-        data = FETCHERS[remote.scheme](remote, address)
+        data = FETCHERS[remote.scheme](remote, address, *_tls_check(ctx, remote))
     except CopyError:
         raise
     except Exception as exc:
@@ -208,7 +226,25 @@ def _download(ctx, remote: Remote, dst: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _tls_check(ctx, remote: Remote) -> tuple:
+    """For `https:`, the check of the server's certificate chain the transfer makes right after the TLS
+    handshake: the device's verdict at its clock, its PKI syslog logged when the chain fails."""
+    if remote.scheme != "https":
+        return ()
+    device = ctx.device
+
+    def check(chain: list[bytes]) -> None:
+        rejected = check_server_certificate(device.snapshot().system, remote.host, chain, device.now())
+        if rejected is not None:
+            if rejected.syslog:
+                device.log_message(*rejected.syslog)
+            raise CertificateRefused(rejected)
+    return (check,)
+
+
 def _reason(exc: Exception, upload: bool = False) -> str:
+    if isinstance(exc, (CertificateRefused, ssl.SSLError)):
+        return "I/O error"
     text = str(exc).lower()
     if isinstance(exc, (socket.timeout, TimeoutError)) or "timed out" in text or "timed-out" in text \
             or "timeout" in text:
@@ -271,16 +307,12 @@ def _session():
     import requests
     s = requests.Session()
     s.trust_env = False
-    # the device does not check the server's certificate on `copy` (no trustpoint chain is emulated for it)
-    s.verify = False
     return s
 
 
 def _http_get(remote: Remote, address: str) -> bytes:
-    import urllib3
     auth = (remote.user, remote.password or "") if remote.user else None
-    with warnings.catch_warnings(), _session() as s:
-        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+    with _session() as s:
         resp = s.get(_http_url(remote, address), auth=auth, timeout=TIMEOUT, stream=True,
                      headers={"Host": remote.host})
         if resp.status_code != 200:
@@ -292,14 +324,91 @@ def _http_get(remote: Remote, address: str) -> bytes:
 
 
 def _http_put(remote: Remote, address: str, data: bytes) -> None:
-    import urllib3
     auth = (remote.user, remote.password or "") if remote.user else None
-    with warnings.catch_warnings(), _session() as s:
-        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+    with _session() as s:
         resp = s.put(_http_url(remote, address), data=data, auth=auth, timeout=TIMEOUT,
                      headers={"Host": remote.host, "Content-Type": "application/octet-stream"})
         if resp.status_code not in (200, 201, 204):
             raise OSError(f"HTTP {resp.status_code}")
+
+
+def _peer_chain(sock: ssl.SSLSocket) -> list[bytes]:
+    """DER of the certificates the server sent, its own first: Python 3.13's `get_unverified_chain()`, the
+    same call of the socket's _ssl object before it, else the server's certificate alone."""
+    getter = getattr(sock, "get_unverified_chain", None) or getattr(getattr(sock, "_sslobj", None),
+                                                                    "get_unverified_chain", None)
+    if getter is not None:
+        try:
+            import _ssl
+            return [c if isinstance(c, bytes) else c.public_bytes(_ssl.ENCODING_DER) for c in (getter() or [])]
+        except (AttributeError, ValueError, ssl.SSLError):
+            pass
+    leaf = sock.getpeercert(binary_form=True)
+    return [leaf] if leaf else []
+
+
+def _https_connect(remote: Remote, address: str, check) -> http.client.HTTPConnection:
+    """An HTTP connection over TLS to a server `check` accepted; nothing is sent before it has. OpenSSL only
+    carries the handshake: the device's own check decides (its trustpoints, its clock, the URL's host)."""
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE
+    tls.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ipaddress.ip_address(remote.host)
+        sni = None
+    except ValueError:
+        sni = remote.host
+    raw = socket.create_connection((address, remote.port), timeout=TIMEOUT)
+    try:
+        sock = tls.wrap_socket(raw, server_hostname=sni)
+    except BaseException:
+        raw.close()
+        raise
+    try:
+        check(_peer_chain(sock))
+    except BaseException:
+        sock.close()
+        raise
+    conn = http.client.HTTPConnection(address, remote.port, timeout=TIMEOUT)
+    conn.sock = sock
+    return conn
+
+
+def _https_headers(remote: Remote) -> dict:
+    headers = {"Host": remote.host, "Connection": "close"}
+    if remote.user:
+        token = base64.b64encode(f"{remote.user}:{remote.password or ''}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return headers
+
+
+def _https_get(remote: Remote, address: str, check) -> bytes:
+    conn = _https_connect(remote, address, check)
+    try:
+        conn.request("GET", "/" + quote(remote.path, safe="/:@"), headers=_https_headers(remote))
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise OSError(f"HTTP {resp.status}" + (" not found" if resp.status == 404 else ""))
+        buf = _Bounded()
+        while chunk := resp.read(65536):
+            buf.write(chunk)
+        return buf.getvalue()
+    finally:
+        conn.close()
+
+
+def _https_put(remote: Remote, address: str, data: bytes, check) -> None:
+    conn = _https_connect(remote, address, check)
+    try:
+        conn.request("PUT", "/" + quote(remote.path, safe="/:@"), body=data,
+                     headers={**_https_headers(remote), "Content-Type": "application/octet-stream"})
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status not in (200, 201, 204):
+            raise OSError(f"HTTP {resp.status}")
+    finally:
+        conn.close()
 
 
 def _ssh(remote: Remote, address: str):
@@ -336,9 +445,9 @@ def _scp_put(remote: Remote, address: str, data: bytes) -> None:
         client.close()
 
 
-FETCHERS = {"tftp": _tftp_get, "ftp": _ftp_get, "http": _http_get, "https": _http_get, "scp": _scp_get,
+FETCHERS = {"tftp": _tftp_get, "ftp": _ftp_get, "http": _http_get, "https": _https_get, "scp": _scp_get,
             "sftp": _scp_get}
-SENDERS = {"tftp": _tftp_put, "ftp": _ftp_put, "http": _http_put, "https": _http_put, "scp": _scp_put,
+SENDERS = {"tftp": _tftp_put, "ftp": _ftp_put, "http": _http_put, "https": _https_put, "scp": _scp_put,
            "sftp": _scp_put}
 
 
