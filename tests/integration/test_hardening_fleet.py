@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import socket
-import ssl
 import statistics
 import threading
 import time
@@ -18,6 +17,9 @@ from ncclient import manager
 
 from emulator.pytest_plugin import slpemu_fleet  # noqa: F401  (also an installed plugin)
 from test_cli_support import Shell
+from test_hardening_http import read_all
+from test_hardening_http import tls_socket as tls_to
+from test_hardening_ssh import still_open, transport_to
 
 CSL = "http://cisco.com/ns/yang/cisco-smart-license"
 LIC = "/restconf/data/cisco-smart-license:licensing/state/state-info/udi"
@@ -35,48 +37,13 @@ def nc_login(dev) -> float:
     return time.monotonic() - t
 
 
+def tls_socket(host: str, port: int, source: str = "127.0.0.1", handshake: bool = True):
+    return tls_to(port, source, handshake, host=host)
+
+
 def silent_connections(host: str, port: int, count: int, per_source: int = 50) -> list[socket.socket]:
     return [socket.create_connection((host, port), timeout=10, source_address=(f"127.0.0.{2 + i // per_source}", 0))
             for i in range(count)]
-
-
-def still_open(socks) -> int:
-    n = 0
-    for s in socks:
-        s.setblocking(False)
-        try:
-            n += 0 if s.recv(1) == b"" else 1
-        except BlockingIOError:
-            n += 1
-        except OSError:
-            pass
-    return n
-
-
-TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)      # made once: a default context loads the CA store (~30 ms)
-TLS.check_hostname, TLS.verify_mode = False, ssl.CERT_NONE
-
-
-def tls_socket(host: str, port: int, source: str = "127.0.0.1", handshake: bool = True) -> socket.socket:
-    raw = socket.create_connection((host, port), timeout=10, source_address=(source, 0))
-    return TLS.wrap_socket(raw, server_hostname="localhost") if handshake else raw
-
-
-def read_all(s: socket.socket, timeout: float = 10) -> tuple[bytes, bool]:
-    """What the server sends, and whether it then closed the connection."""
-    got, deadline = b"", time.monotonic() + timeout
-    s.settimeout(1.0)
-    while time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            return got, False
-        except (ConnectionResetError, ssl.SSLError):
-            return got, True
-        if not chunk:
-            return got, True
-        got += chunk
-    return got, False
 
 
 def get_median(dev, n: int = 20) -> float:
@@ -106,15 +73,6 @@ def ssh_login(dev, password: str) -> bool:
         return False
     finally:
         c.close()
-
-
-def transport_to(dev, **options) -> paramiko.Transport:
-    t = paramiko.Transport(socket.create_connection((dev.host, dev.ssh_port), timeout=10))
-    sec = t.get_security_options()
-    for name, value in options.items():
-        setattr(sec, name, value)
-    t.start_client(timeout=10)
-    return t
 
 
 def configure(dev, *lines: str) -> None:
@@ -156,9 +114,9 @@ def test_login_block_for_and_algorithms_apply_to_the_configured_fleet_device_onl
     a, b = slpemu_fleet.devices
     configure(a, "login block-for 3 attempts 2 within 30", "ip ssh server algorithm encryption aes256-ctr")
     with pytest.raises(paramiko.SSHException):                 # a's algorithms: aes128-ctr is not offered
-        transport_to(a, ciphers=("aes128-ctr",)).close()
-    transport_to(b, ciphers=("aes128-ctr",)).close()           # b keeps IOS XE's defaults
-    assert transport_to(a, ciphers=("aes256-ctr",)).remote_cipher == "aes256-ctr"
+        transport_to(a.ssh_port, a.host, ciphers=("aes128-ctr",)).close()
+    transport_to(b.ssh_port, b.host, ciphers=("aes128-ctr",)).close()           # b keeps IOS XE's defaults
+    assert transport_to(a.ssh_port, a.host, ciphers=("aes256-ctr",)).remote_cipher == "aes256-ctr"
     assert not ssh_login(a, "wrong1") and not ssh_login(a, "wrong2")
     assert ssh_login(a, a.password) is False                   # Quiet Mode on a ...
     assert ssh_login(b, b.password) is True                    # ... not on b

@@ -61,8 +61,8 @@ def still_open(socks) -> int:
     return n
 
 
-def transport_to(port: int, **options) -> paramiko.Transport:
-    t = paramiko.Transport(socket.create_connection(("127.0.0.1", port), timeout=10))
+def transport_to(port: int, host: str = "127.0.0.1", **options) -> paramiko.Transport:
+    t = paramiko.Transport(socket.create_connection((host, port), timeout=10))
     sec = t.get_security_options()
     for name, value in options.items():
         setattr(sec, name, value)
