@@ -159,7 +159,7 @@ def fleet() -> None:
 @click.option("--idle-seconds", type=float, default=900.0, show_default=True,
               help="A device without connections this long goes back to the store.")
 @click.option("--https-threads", type=int, default=16, show_default=True, help="HTTPS worker pool size.")
-@click.option("--max-connections", type=int, default=1024, show_default=True, help="SSH connections at once.")
+@click.option("--max-connections", type=int, default=1024, show_default=True, help="SSH connections at once, and HTTPS connections at once.")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Processes for long clock advances (0: one per CPU when it pays; 1: in-process).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")

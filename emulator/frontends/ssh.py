@@ -21,7 +21,8 @@ The host key is kept in the state directory (created on first start, mode 0600),
 key across restarts.
 
 Resource use (issue 14): a connection costs a thread only once the client has sent its SSH identification
-string; until then the accept loop watches it with a selector (BANNER_TIMEOUT seconds, MAX_PENDING in all,
+string; until then (the server's own string is sent at once, as IOS does: some clients wait for it before
+sending theirs) the accept loop watches it with a selector (BANNER_TIMEOUT seconds, MAX_PENDING in all,
 PENDING_PER_ADDRESS per address), so silent or bare TCP connections use no slot and log at most one
 debug line. Connections in the handshake/authentication phase are capped (MAX_STARTUPS, STARTUPS_PER_ADDRESS)
 and timed (HANDSHAKE_TIMEOUT, AUTH_TIMEOUT); a connection may open MAX_CHANNELS session channels and a user
@@ -66,6 +67,7 @@ STARTUPS_PER_ADDRESS = 10
 MAX_CHANNELS = 8               # session channels on one connection
 MAX_SESSIONS_PER_USER = 16     # session channels of one user on one server
 LISTENER = "listener"         # selector data of a listening socket
+SERVER_VERSION = "SSH-2.0-Cisco-1.25"   # IOS XE's identification string, sent as soon as a client connects
 AUTH_RETRIES = 3               # failed password attempts before the connection is closed (ip ssh authentication-retries)
 
 # IOS XE 17.x's defaults (`show ip ssh`), in paramiko's names; `ip ssh server algorithm ...` changes them
@@ -325,6 +327,25 @@ class _Interface(paramiko.ServerInterface):
         return super().check_channel_subsystem_request(channel, name)
 
 
+class _Greeted:
+    """A connection whose server identification string went out when it was accepted: paramiko's own
+    copy of it (the transport's first write) is not sent again."""
+
+    def __init__(self, sock: socket.socket, greeting: bytes):
+        self._sock = sock
+        self._greeting = greeting
+
+    def send(self, data) -> int:
+        if self._greeting:
+            sent, self._greeting = self._greeting, b""
+            if bytes(data) == sent:
+                return len(data)
+        return self._sock.send(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
 class SSHServer:
     """A paramiko SSH server on one address/port; see the module docstring."""
 
@@ -507,6 +528,11 @@ class SSHServer:
                     conn.close()
                     continue
                 conn.setblocking(False)
+                try:              # the server speaks first, as IOS does: some clients wait for it
+                    conn.send(f"{SERVER_VERSION}\r\n".encode())
+                except OSError:
+                    conn.close()
+                    continue
                 pending[conn] = (host, addr[1], time.monotonic() + self.banner_timeout, key)
                 per_client[key] += 1
                 sel.register(conn, selectors.EVENT_READ, None)
@@ -606,9 +632,9 @@ class SSHServer:
         host = addr[0]
         try:
             target = self.connection_target(conn)
-            transport = paramiko.Transport(conn)
+            transport = paramiko.Transport(_Greeted(conn, f"{SERVER_VERSION}\r\n".encode()))
             transport.set_log_channel(_QUIET.name)
-            transport.local_version = "SSH-2.0-Cisco-1.25"
+            transport.local_version = SERVER_VERSION
             transport.handshake_timeout = self.handshake_timeout
             transport.auth_timeout = self.auth_timeout
             algorithms = target.algorithms()

@@ -90,6 +90,22 @@ def test_a_real_client_logs_in_while_200_silent_connections_are_open(netconf, fi
     assert loaded < 3 * idle, (idle, loaded)
 
 
+def test_the_server_sends_its_identification_string_first(netconf):
+    """Clients that wait for the server's identification string before sending theirs (banner grabbers,
+    health checks, some SSH libraries) get it at once, and the connection then works as usual."""
+    s = socket.create_connection(("127.0.0.1", netconf.port), timeout=5)
+    started = time.monotonic()
+    banner = s.recv(256)
+    assert banner == b"SSH-2.0-Cisco-1.25\r\n" and time.monotonic() - started < 1.0
+    s.sendall(b"SSH-2.0-Waiting_Client\r\n")
+    packet = b""
+    while len(packet) < 6:
+        packet += s.recv(4096)
+    assert packet[5] == 20                                    # then the key exchange: SSH_MSG_KEXINIT
+    s.close()
+    assert nc_get(netconf.port) < 5                           # and a client that speaks first is served
+
+
 def test_silent_and_banner_only_connections_time_out(netconf):
     from emulator.frontends import ssh as shared
     assert shared.BANNER_TIMEOUT <= 10 and shared.HANDSHAKE_TIMEOUT <= 10 and shared.AUTH_TIMEOUT <= 30
