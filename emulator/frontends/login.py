@@ -15,11 +15,12 @@ log = logging.getLogger(__name__)
 
 
 class LoginGuard:
-    """IOS's login protection for one device, shared by its SSH servers: `login delay <s>` waits before
-    each password check; `login block-for <s> attempts <n> within <w>` turns Quiet Mode on after n
-    failures within w seconds, refusing every login for s seconds (%SEC_LOGIN-1-QUIET_MODE_ON ...
-    %SEC_LOGIN-5-QUIET_MODE_OFF). With block-for configured and no delay, IOS waits 1 s. Durations are
-    real time (the device clock may be frozen or advanced)."""
+    """IOS's login protection for one device, shared by its SSH and HTTP servers. `login block-for <s>
+    attempts <n> within <w>` turns Quiet Mode on after n failures within w seconds, refusing every login
+    for s seconds (%SEC_LOGIN-1-QUIET_MODE_ON ... %SEC_LOGIN-5-QUIET_MODE_OFF). `login delay <s>` waits
+    before each SSH password check (HTTP Basic authenticates every request: no delay there); with
+    block-for configured and no delay, IOS waits 1 s. Durations are real time (the device clock may be
+    frozen or advanced)."""
 
     def __init__(self, device):
         self.device = device
@@ -95,7 +96,7 @@ _GUARDS_LOCK = threading.Lock()
 
 
 def login_guard_for(device) -> LoginGuard:
-    """The one LoginGuard of a device (its CLI and NETCONF SSH servers share it)."""
+    """The one LoginGuard of a device (its CLI, NETCONF and HTTPS servers share it)."""
     with _GUARDS_LOCK:
         guard = _GUARDS.get(device)
         if guard is None:

@@ -66,9 +66,9 @@ MAX_STARTUPS = 32              # connections in the handshake/authentication pha
 STARTUPS_PER_ADDRESS = 10
 MAX_CHANNELS = 8               # session channels on one connection
 MAX_SESSIONS_PER_USER = 16     # session channels of one user on one server
-LISTENER = "listener"         # selector data of a listening socket
-SERVER_VERSION = "SSH-2.0-Cisco-1.25"   # IOS XE's identification string, sent as soon as a client connects
 AUTH_RETRIES = 3               # failed password attempts before the connection is closed (ip ssh authentication-retries)
+SERVER_VERSION = "SSH-2.0-Cisco-1.25"   # IOS XE's identification string, sent as soon as a client connects
+LISTENER = "listener"          # selector data of a listening socket
 
 # IOS XE 17.x's defaults (`show ip ssh`), in paramiko's names; `ip ssh server algorithm ...` changes them
 DEFAULT_ALGORITHMS = {
