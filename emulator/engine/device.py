@@ -330,9 +330,11 @@ class Device(StateView):
 
     # ================================================================== configuration (the one write path)
     def configure(self, licensing: dict | None = None, *, hostname: str | None = None, system: dict | None = None,
-                  owner: str | None = None, privilege: int = 15, dry_run: bool = False) -> None:
+                  boot_level: tuple[str | None, str | None] | None = None, owner: str | None = None,
+                  privilege: int = 15, dry_run: bool = False) -> None:
         """One atomic configuration change spanning licensing settings (names of `settings.SETTINGS`; None
-        restores the default), the hostname and device settings: what a NETCONF edit-config, a RESTCONF
+        restores the default), the hostname, `license boot level` (`settings.BOOT_LEVEL`: a (level, addon)
+        pair, (None, None) its `no` form) and device settings: what a NETCONF edit-config, a RESTCONF
         write or a CLI configuration command does. The change meets the configuration lock (held by a
         NETCONF <lock>) unless `owner` holds it, needs privilege 15, and is checked in full before anything
         changes; `dry_run` checks it the same way and changes nothing."""
@@ -342,6 +344,8 @@ class Device(StateView):
                 self._apply_licensing(ctx, licensing, now)
             if hostname is not None:
                 ctx.management.set_hostname(hostname, now)
+            if boot_level is not None:
+                ctx.platform.set_boot_level(*boot_level)
             if system:
                 ctx.management.apply_settings(system)
 
@@ -410,8 +414,8 @@ class Device(StateView):
         self._request_slac_on_the_side(wants_slac)
 
     def set_boot_level(self, level: str | None, addon: str | None = None, owner: str | None = None) -> None:
-        with self._op(owner, config=True) as ctx:
-            ctx.platform.set_boot_level(level, addon)
+        """`license boot level <level> [addon <addon>]`; None: `no license boot level`."""
+        self.configure(boot_level=(level, addon), owner=owner)
 
     def write_memory(self) -> None:
         with self._op() as ctx:

@@ -104,9 +104,9 @@ class PlatformSettings:
     def check_boot_level(self, level: str | None, addon: str | None) -> None:
         spec = self.ctx.profile.boot_levels
         if level is not None and level not in spec.levels:
-            raise DeviceError(f"% Unknown boot level {level!r}", "BadInputParams")
+            raise DeviceError(f"% Unknown boot level {level!r}", "BadInputParams", field="boot_level")
         if addon is not None and (level is None or addon not in spec.addons):
-            raise DeviceError(f"% Unknown boot level addon {addon!r}", "BadInputParams")
+            raise DeviceError(f"% Unknown boot level addon {addon!r}", "BadInputParams", field="boot_addon")
 
     def set_boot_level(self, level: str | None, addon: str | None) -> None:
         """`license boot level <level> [addon <addon>]` (None: the `no` form, back to the platform's

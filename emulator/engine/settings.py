@@ -7,7 +7,12 @@ the YANG edit maps and renderers, the CLI grammar and `show running-config` are 
 new setting is a new row (plus its YANG leaves and a test).
 
 Values are stored as entered: None means "not configured" (running-config shows no line and the engine
-applies the setting's effective default)."""
+applies the setting's effective default).
+
+`license boot level <level> [addon <addon>]` is declared here too (`BOOT_LEVEL`): its value is a pair taken
+from the platform's profile (`boot_levels`), held by the platform settings (`Platform.boot_level`,
+`boot_addon`) and checked by `PlatformSettings.check_boot_level`; the CLI grammar, `show running-config` and
+the native model's `license/boot/level` (edits and renderings) derive from the row."""
 
 from __future__ import annotations
 
@@ -196,8 +201,12 @@ def validate(changes: dict, profile, release) -> dict:
             raise DeviceError(f"% Unknown licensing setting {name!r}")
         if v not in (None, False) and not setting.available(profile, release):
             raise DeviceError(f"% {setting.cli or name} is not supported on this platform or release",
-                              "notsupported")
-        checked = setting.check(v)
+                              "notsupported", field=name)
+        try:
+            checked = setting.check(v)
+        except DeviceError as exc:
+            exc.field = exc.field or name
+            raise
         out[name] = None if checked == setting.default else checked   # a default is stored as not configured
     return out
 
@@ -215,3 +224,58 @@ def running_config_lines(cfg) -> list[str]:
         if line is not None:
             lines.append(line)
     return lines
+
+
+@dataclass(frozen=True)
+class BootLevelSetting:
+    """`license boot level <level> [addon <addon>]` (None, None: the `no` form, the platform's default
+    applies). In Cisco-IOS-XE-native it is the choice `license-choice` of `native/license/boot/level`: one
+    case per level, a presence container (with an `addon` leaf where the level takes one) or an empty leaf.
+    Levels and addons a model lacks (C8000V `network-premier`, `dna-premier`) are the CLI's alone."""
+    name: str = "boot_level"
+    cli: str = "license boot level"
+    cli_addon: str = "addon"
+    native: tuple[str, ...] = ("license", "boot", "level")     # below native/
+    native_addon: str = "addon"                                  # the addon leaf of a level's container
+
+    def cli_line(self, level: str | None, addon: str | None) -> str | None:
+        """The running-config line of the (level, addon) in effect (None: no line)."""
+        if not level:
+            return None
+        return f"{self.cli} {level}" + (f" {self.cli_addon} {addon}" if addon else "")
+
+    def cli_commands(self, levels, addons) -> list[str]:
+        """The configuration commands (grammar patterns, `level`/`addon` arguments) a profile offers."""
+        out = []
+        for level in levels:
+            out.append(f"{self.cli} {level}:level")
+            out += [f"{self.cli} {level}:level {self.cli_addon} {addon}:addon" for addon in addons]
+        if levels:
+            out += [f"no {self.cli}", f"no {self.cli} LINE:rest"]
+        return out
+
+    def from_native(self, level: dict | None, where: str = "") -> tuple[str | None, str | None]:
+        """The (level, addon) of native `license/boot/level` instance data (a dict with at most one case:
+        name → True for an empty leaf, or the container's dict). Raises KeyError naming a member with no
+        command behind it (a level's other leaves: `ipbase/switch`, `uck9/disable`, ...)."""
+        if not level:
+            return None, None
+        if len(level) != 1:
+            raise ValueError(f"{where}: more than one level: {', '.join(level)}")
+        [(name, value)] = level.items()
+        if not isinstance(value, dict):
+            return name, None
+        other = [k for k in value if k != self.native_addon]
+        if other:
+            raise KeyError(f"{name}/{other[0]}")
+        return name, value.get(self.native_addon)
+
+    def to_native(self, level: str | None, addon: str | None) -> dict:
+        """native `license/boot/level` instance data for the (level, addon) in effect, before the model
+        has had its say (yangdata keeps what the served schema carries)."""
+        if not level:
+            return {}
+        return {level: {self.native_addon: addon} if addon else {}}
+
+
+BOOT_LEVEL = BootLevelSetting()

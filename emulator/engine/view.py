@@ -371,6 +371,11 @@ class StateView:
         kbps = spec.slac_threshold_mbps * 1000 if clamped else level.kbps
         return Throughput(level.keyword, kbps, clamped)
 
+    def configured_boot_level(self) -> tuple[str | None, str | None]:
+        """The (level, addon) of `license boot level` as configured ((None, None): not configured)."""
+        p = self.st.platform
+        return p.boot_level, p.boot_addon
+
     def boot_level(self) -> tuple[str | None, str | None]:
         """The configured (level, addon), falling back to the platform's defaults."""
         p = self.st.platform

@@ -45,11 +45,11 @@ def _select_children(node: SNode, value: dict, content: str) -> dict | None:
         if child.name in value:
             found += 1
             sub = select_content(child, value[child.name], content)
-            if sub not in (None, {}, []):
+            if sub not in (None, {}, []) or sub == {} and child.presence:
                 out[child.name] = sub
     if found != len(value):
         raise unknown_keys(node, value)       # as the encoder would: the data does not follow the schema
-    return out or None
+    return out if out or node.presence and node.config == (content == "config") else None
 
 
 class DataLayer:

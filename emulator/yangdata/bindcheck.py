@@ -17,10 +17,11 @@ from .codec import json_member
 from .errors import YangError
 from .schema import SNode
 
-# top-level node → (path of the configuration container below it, bindings module)
+# top-level node → (paths of the configuration containers below it, bindings module)
 CONTAINERS = {
-    "cisco-smart-license:licensing": (("config",), "bindings.cisco_smart_license"),
-    "Cisco-IOS-XE-native:native": (("license", "smart"), "bindings.cisco_ios_xe_native"),
+    "cisco-smart-license:licensing": ((("config",),), "bindings.cisco_smart_license"),
+    "Cisco-IOS-XE-native:native": ((("license", "smart"), ("license", "boot", "level")),
+                                   "bindings.cisco_ios_xe_native"),
 }
 
 
@@ -36,15 +37,19 @@ def check(top: SNode, tree: dict) -> None:
     entry = CONTAINERS.get(top.qname)
     if entry is None:
         return
-    path, module_name = entry
-    doc = json_member(top, tree)[top.qname]
-    for name in path:
-        doc = doc.get(name)
+    paths, module_name = entry
+    whole = json_member(top, tree)[top.qname]
+    for path in paths:
+        doc = whole
+        for name in path:
+            doc = doc.get(name)
+            if doc is None:
+                break
         if doc is None:
-            return
-    try:
-        pybindJSONDecoder.load_ietf_json(json.loads(json.dumps(doc)), None, None,
-                                         obj=_binding_class(top, path, module_name)())
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise YangError("invalid-value", f"the configuration does not load into the YANG bindings: {exc}",
-                        path=f"/{top.qname}/" + "/".join(path)) from None
+            continue
+        try:
+            pybindJSONDecoder.load_ietf_json(json.loads(json.dumps(doc)), None, None,
+                                             obj=_binding_class(top, path, module_name)())
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise YangError("invalid-value", f"the configuration does not load into the YANG bindings: {exc}",
+                            path=f"/{top.qname}/" + "/".join(path)) from None

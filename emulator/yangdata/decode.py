@@ -74,14 +74,23 @@ def _shown(value) -> str:
 
 
 def refuse_duplicates(children: list[EditNode]) -> None:
-    """bad-element for a leaf or container given twice among siblings (or top-level nodes of one request), or
-    two list entries with the same keys."""
+    """bad-element for a leaf or container given twice among siblings (or top-level nodes of one request), two
+    list entries with the same keys, or nodes of two cases of one choice (RFC 7950 §7.9: only one case
+    exists; a node given to be deleted or removed does not count)."""
     if len(children) < 2:
         return
     seen: set = set()
+    cases: dict[str, tuple[str, str]] = {}          # choice → (case, first node given from it)
     for c in children:
         node = c.schema
         keyword = node.keyword
+        if node.choice is not None and c.op not in ("delete", "remove"):
+            choice, case = node.choice
+            first = cases.setdefault(choice, (case, node.name))
+            if first[0] != case:
+                raise YangError("bad-element", f"{first[1]} and {node.name} are cases of the same choice "
+                                f"{choice}: only one may be given", path=node.path(), error_type="protocol",
+                                info={"bad-element": node.name})
         if keyword == "leaf-list":
             continue
         if keyword == "list":

@@ -18,6 +18,9 @@ MISSING = object()
 # Leaf paths (below licensing/config, and below native/license/smart) → licensing setting, from the table.
 LICENSING_MAP = {s.cisco: s for s in settings.SETTINGS if s.cisco}
 NATIVE_SMART_MAP = {s.native: s for s in settings.SETTINGS if s.native}
+NATIVE = "/Cisco-IOS-XE-native:native"
+BOOT = settings.BOOT_LEVEL
+BOOT_PATH = f"{NATIVE}/{'/'.join(BOOT.native)}"           # the choice of levels, edited as one value
 
 
 # ---------------------------------------------------------------------------------------------- tree edits
@@ -153,7 +156,10 @@ def _engine_value(setting: settings.Setting, value, enum: dict):
     return inverse.get(value, value)
 
 
-def _map_changes(changes: dict[tuple, object], table: dict, where: str, model: str) -> dict:
+def _map_changes(changes: dict[tuple, object], table: dict, where: str, model: str,
+                 paths: dict[str, str]) -> dict:
+    """Engine setting → value for the changed leaves; `paths` gets each setting's leaf path (error-path of
+    the engine's refusal)."""
     out = {}
     for path, value in changes.items():
         setting = table.get(path)
@@ -161,7 +167,52 @@ def _map_changes(changes: dict[tuple, object], table: dict, where: str, model: s
             raise YangError("operation-not-supported", f"{where}/{'/'.join(path)} is not supported by this device",
                             path=f"{where}/{'/'.join(path)}")
         out[setting.name] = _engine_value(setting, value, getattr(setting, f"{model}_enum"))
+        paths[setting.name] = f"{where}/{'/'.join(path)}"
     return out
+
+
+def _subtree(tree: dict, path: tuple[str, ...]):
+    for name in path:
+        if not isinstance(tree, dict) or name not in tree:
+            return MISSING
+        tree = tree[name]
+    return tree
+
+
+def _without(tree: dict, path: tuple[str, ...]) -> dict:
+    """A copy of `tree` without the node at `path` (containers left empty by it dropped too)."""
+    if _subtree(tree, path) is MISSING:
+        return tree
+    out = dict(tree)
+    if len(path) == 1:
+        out.pop(path[0])
+    else:
+        rest = _without(tree[path[0]], path[1:])
+        if rest:
+            out[path[0]] = rest
+        else:
+            out.pop(path[0])
+    return out
+
+
+def _boot_level_change(old: dict, new: dict, configured: tuple, paths: dict[str, str]) -> tuple | None:
+    """The (level, addon) an edit of native/license/boot/level asks for (settings.BOOT_LEVEL), None when the
+    level choice is as it was (or is removed where nothing is `configured`). `paths` gets the level's and the
+    addon's paths (error-path of a refusal)."""
+    before, after = _subtree(old, BOOT.native), _subtree(new, BOOT.native)
+    if before == after or after is MISSING and configured == (None, None):
+        return None
+    try:
+        level, addon = BOOT.from_native(None if after is MISSING else after, BOOT_PATH)
+    except KeyError as exc:
+        where = f"{BOOT_PATH}/{exc.args[0]}"
+        raise YangError("operation-not-supported", f"{where} is not supported by this device", path=where) from None
+    except ValueError as exc:
+        raise YangError("bad-element", str(exc), path=BOOT_PATH, error_type="protocol") from None
+    if level is not None:
+        paths["boot_level"] = f"{BOOT_PATH}/{level}"
+        paths["boot_addon"] = f"{BOOT_PATH}/{level}/{BOOT.native_addon}"
+    return level, addon
 
 
 class ConfigEditor:
@@ -185,6 +236,8 @@ class ConfigEditor:
         changed."""
         config: dict = {}
         hostname = None
+        boot_level = None
+        paths: dict[str, str] = {}            # engine input → the path it came from
         snap = self.data.snapshot()
         for edit in edits:
             top = edit.schema
@@ -195,9 +248,11 @@ class ConfigEditor:
             bindcheck.check(top, new)
             if top.qname == "cisco-smart-license:licensing":
                 changed = _changed_leaves(old.get("config", {}), new.get("config", {}))
-                mapped = _map_changes(changed, LICENSING_MAP, "/cisco-smart-license:licensing/config", "cisco")
+                mapped = _map_changes(changed, LICENSING_MAP, "/cisco-smart-license:licensing/config", "cisco",
+                                      paths)
             else:
-                changed = _changed_leaves(old, new)
+                boot_level = _boot_level_change(old, new, snap.configured_boot_level(), paths)
+                changed = _changed_leaves(_without(old, BOOT.native), _without(new, BOOT.native))
                 if ("version",) in changed:
                     raise YangError("invalid-value", "the software version cannot be configured",
                                     path="/Cisco-IOS-XE-native:native/version")
@@ -213,16 +268,17 @@ class ConfigEditor:
                     raise YangError("operation-not-supported",
                                     f"/native/{'/'.join(other[0])} is not supported by this device",
                                     path="/Cisco-IOS-XE-native:native/" + "/".join(other[0]))
-                mapped = _map_changes(smart, NATIVE_SMART_MAP, "/Cisco-IOS-XE-native:native/license/smart", "native")
+                mapped = _map_changes(smart, NATIVE_SMART_MAP, "/Cisco-IOS-XE-native:native/license/smart", "native",
+                                      paths)
             for key, value in mapped.items():
                 if key in config and config[key] != value:
                     raise YangError("invalid-value", f"conflicting values for the same setting ({key})")
                 config[key] = value
-        if not config and hostname is None:
+        if not config and hostname is None and boot_level is None:
             return False
         try:
-            self.device.configure(config or None, hostname=hostname, owner=owner, privilege=privilege,
-                                  dry_run=test_only)
+            self.device.configure(config or None, hostname=hostname, boot_level=boot_level, owner=owner,
+                                  privilege=privilege, dry_run=test_only)
         except DeviceError as exc:
-            raise from_device_error(exc) from None
+            raise from_device_error(exc, path=paths.get(exc.field)) from None
         return not test_only

@@ -44,14 +44,14 @@ class UnknownDataError(YangError):
         super().__init__("operation-failed", message, path=path)
 
 
-def from_device_error(exc) -> YangError:
-    """A refused configuration value or control request: invalid-value with the router's message; the
-    configuration lock held by another session is in-use (RFC 6241 §7.5, RFC 8040 409) and a missing
-    privilege access-denied."""
+def from_device_error(exc, path: str | None = None) -> YangError:
+    """A refused configuration value or control request: invalid-value with the router's message (and
+    `path`, the node of the refused input, as error-path); the configuration lock held by another session
+    is in-use (RFC 6241 §7.5, RFC 8040 409) and a missing privilege access-denied."""
     message = str(exc).lstrip("% ").strip()
     if exc.code == "in-use":
         holder = exc.holder.split(":")[-1] if exc.holder.startswith("netconf:") else "0"
         return YangError("in-use", message, error_type="protocol", info={"session-id": holder})
     if exc.code == "access-denied":
         return YangError("access-denied", message, error_type="protocol", status=403)
-    return YangError("invalid-value", message, app_tag=exc.code)
+    return YangError("invalid-value", message, app_tag=exc.code, path=path)

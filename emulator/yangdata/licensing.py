@@ -230,10 +230,32 @@ def _conversion_status(s: Snapshot) -> str:
     return "conversion-status-not-started" if s.profile.dlc_supported else "conversion-status-not-supported"
 
 
+def boot_level_tree(level: str | None, addon: str | None, root) -> dict:
+    """native/license/boot/level (`root`) for the (level, addon) in effect, from `settings.BOOT_LEVEL`: the
+    level's case, an empty leaf (True) or a presence container (kept when empty) with its addon. What the
+    model lacks is left out: a level it has no case for gives no tree, an addon its enumeration lacks the
+    level without it."""
+    out = {}
+    for name, value in settings.BOOT_LEVEL.to_native(level, addon).items():
+        node = root.child(name)
+        if node is None:
+            continue
+        if node.is_leaf:
+            out[name] = True
+            continue
+        out[name] = {k: v for k, v in value.items() if node.child(k) is not None and _valid(node.child(k), v)}
+    return out
+
+
 def native_data(s: Snapshot) -> dict:
+    """native: what running-config shows (the boot level in effect, the profile's default included)."""
     smart = settings_tree(s.config, "native", _config_root("Cisco-IOS-XE-native:native", "license", "smart"))
-    return _prune({"hostname": s.hostname, "version": f"{s.release.major}.{s.release.minor}",
+    tree = _prune({"hostname": s.hostname, "version": f"{s.release.major}.{s.release.minor}",
                    "license": {"smart": smart}})
+    level = boot_level_tree(*s.boot_level(), _config_root("Cisco-IOS-XE-native:native", *settings.BOOT_LEVEL.native))
+    if level:
+        _put(tree, settings.BOOT_LEVEL.native, level)          # after _prune: an empty presence container stays
+    return tree
 
 
 def clock_data(s: Snapshot) -> dict:

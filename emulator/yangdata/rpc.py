@@ -156,6 +156,8 @@ class RpcDispatcher:
 
     # ------------------------------------------------------------------ cisco-ia
     def _save_config(self, data: dict) -> dict:
+        """`write memory`: what applies at the next reload (`license boot level`, `license feature hseck9`)."""
+        self.device.write_memory()
         return {"result": "Save running-config successful"}
 
     # ------------------------------------------------------------------ slpemu-control

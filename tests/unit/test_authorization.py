@@ -5,6 +5,7 @@ import pytest
 from emulator.cssm import Cssm, LibraryOutbound, make_token
 from emulator.engine import DeviceError, Throughput
 from emulator.engine.artifacts import PLR_CODE_RE
+from emulator.engine.settings import BOOT_LEVEL
 from emulator.engine.state import AuthorizationRequest, RequestedLicense, Udi
 from tests.conftest import DAY, T0, texts
 
@@ -227,6 +228,48 @@ def test_license_boot_level_applies_after_write_and_reload(make_device):
     assert [u.entitlement.name for u in dev.usage()] == ["network-advantage_250M"]
     with pytest.raises(DeviceError):
         dev.set_boot_level("ipbase")
+
+
+def test_the_boot_level_row_declares_the_command_and_the_model_path():
+    assert (BOOT_LEVEL.cli, BOOT_LEVEL.native, BOOT_LEVEL.native_addon) == (
+        "license boot level", ("license", "boot", "level"), "addon")
+    assert BOOT_LEVEL.cli_line("network-advantage", "dna-advantage") == \
+        "license boot level network-advantage addon dna-advantage"
+    assert BOOT_LEVEL.cli_line("appxk9", None) == "license boot level appxk9"
+    assert BOOT_LEVEL.cli_line(None, None) is None
+    assert BOOT_LEVEL.cli_commands(["network-advantage"], ["dna-advantage"]) == [
+        "license boot level network-advantage:level",
+        "license boot level network-advantage:level addon dna-advantage:addon",
+        "no license boot level", "no license boot level LINE:rest"]
+    assert BOOT_LEVEL.to_native("network-essentials", None) == {"network-essentials": {}}
+    assert BOOT_LEVEL.from_native({"network-advantage": {"addon": "dna-advantage"}}) == (
+        "network-advantage", "dna-advantage")
+    assert BOOT_LEVEL.from_native({"appxk9": True}) == ("appxk9", None)
+    assert BOOT_LEVEL.from_native({}) == (None, None)
+
+
+def test_configure_sets_the_boot_level_in_the_one_write_path(make_device):
+    """`Device.configure(boot_level=...)`: atomic with the other settings, checked in full (dry_run too), the
+    refused input named (`DeviceError.field`) for the front-ends' error-path."""
+    dev = make_device(platform="C8000V")
+    dev.configure({"custom_id": "lab"}, boot_level=("network-essentials", "dna-essentials"), dry_run=True)
+    assert dev.configured_boot_level() == (None, None) and dev.config.custom_id is None
+    with pytest.raises(DeviceError) as exc:                    # a bad level refuses the whole change
+        dev.configure({"custom_id": "lab"}, boot_level=("appxk9", None))
+    assert (str(exc.value), exc.value.field) == ("% Unknown boot level 'appxk9'", "boot_level")
+    with pytest.raises(DeviceError) as exc:
+        dev.configure(boot_level=("network-essentials", "appxk9"))
+    assert exc.value.field == "boot_addon"
+    with pytest.raises(DeviceError) as exc:
+        dev.configure({"usage_interval": 5000})
+    assert exc.value.field == "usage_interval"
+    assert dev.configured_boot_level() == (None, None) and dev.config.custom_id is None
+    dev.configure({"custom_id": "lab"}, boot_level=("network-essentials", "dna-essentials"))
+    assert dev.configured_boot_level() == ("network-essentials", "dna-essentials") and dev.config.custom_id == "lab"
+    assert dev.boot_level() == ("network-essentials", "dna-essentials")
+    dev.configure(boot_level=(None, None))                     # `no license boot level`
+    assert dev.configured_boot_level() == (None, None)
+    assert dev.boot_level() == ("network-advantage", "dna-advantage")
 
 
 def test_c8000v_licence_follows_the_throughput_tier(make_device):

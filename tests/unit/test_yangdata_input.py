@@ -39,6 +39,27 @@ def test_a_leaf_given_twice_in_xml_is_a_bad_element(licensing):
     assert err.path == "/cisco-smart-license:licensing/config/custom-id"
 
 
+def test_two_cases_of_one_choice_are_a_bad_element(licensing):
+    """RFC 7950 §7.9: one case of a choice exists. Given two in one request, the later one used to replace
+    the first silently; now it is refused, in XML and JSON alike (a case deleted alongside another is fine)."""
+    both = {"config": {"transport": {"transport-smart": {"url-default": True,
+                                                         "urls": {"url-registration": "https://x/y"}}}}}
+    err = refused(lambda: decode_json(licensing, both), "bad-element")
+    assert err.info == {"bad-element": "urls"}
+    assert err.path == "/cisco-smart-license:licensing/config/transport/transport-smart/urls"
+    el = parse_xml(f'<licensing xmlns="{CSL}"><config><transport><transport-smart><url-default>true</url-default>'
+                   "<urls><url-registration>https://x/y</url-registration></urls>"
+                   "</transport-smart></transport></config></licensing>")
+    assert refused(lambda: decode_xml(licensing, el), "bad-element").info == {"bad-element": "urls"}
+    nc = "urn:ietf:params:xml:ns:netconf:base:1.0"
+    el = parse_xml(f'<licensing xmlns="{CSL}" xmlns:nc="{nc}"><config><transport><transport-smart>'
+                   '<url-default nc:operation="delete"/><urls><url-registration>https://x/y</url-registration>'
+                   "</urls></transport-smart></transport></config></licensing>")
+    decode_xml(licensing, el)
+    rpc = get_schema().rpcs["slpemu-control:inject-fault"].children["input"]
+    refused(lambda: decode_json(rpc, {"kind": "timeout", "count": 1, "seconds": 5}), "bad-element")
+
+
 def test_an_over_long_integer_is_an_invalid_value_not_a_crash(licensing):
     el = parse_xml(f'<licensing xmlns="{CSL}"><config><usage><interval>{"9" * 5000}</interval></usage>'
                    "</config></licensing>")

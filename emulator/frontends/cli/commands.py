@@ -642,9 +642,9 @@ def running_config(ctx, startup: bool = False) -> str:
         lines += pki
     if d.profile.virtual:
         lines.append(f"license udi pid {d.pid} sn {d.sn}")
-    level, addon = d.boot_level()
-    if level:
-        lines.append(f"license boot level {level}" + (f" addon {addon}" if addon else ""))
+    boot_line = settings.BOOT_LEVEL.cli_line(*d.boot_level())
+    if boot_line:
+        lines.append(boot_line)
     lines.append("!")
     for name, user in sorted(d.users.items()):
         lines.append(f"username {name} privilege {user.privilege} password 0 {user.password}")
@@ -853,14 +853,8 @@ def config_grammar(device) -> Grammar:
         token = f"<{setting.range[0]}-{setting.range[1]}>" if setting.kind == "int" else setting.cli_value
         g.add(f"{setting.cli} {token}:v", a_setting(setting, True), {"v": setting.cli_help})
         g.add(f"no {setting.cli} {token}:v", a_setting(setting, False), {"v": setting.cli_help})
-    boot = prof.boot_levels
-    for level in boot.levels:
-        g.add(f"license boot level {level}:level", a_boot_level)
-        for addon in boot.addons:
-            g.add(f"license boot level {level}:level addon {addon}:addon", a_boot_level)
-    if boot.levels:
-        g.add("no license boot level", a_boot_level)
-        g.add("no license boot level LINE:rest", a_boot_level)
+    for pattern in settings.BOOT_LEVEL.cli_commands(prof.boot_levels.levels, prof.boot_levels.addons):
+        g.add(pattern, a_boot_level)
     if prof.hseck9.license_feature:
         g.add("license feature hseck9", a_feature_hseck9(True))
         g.add("no license feature hseck9", a_feature_hseck9(False))

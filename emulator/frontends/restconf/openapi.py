@@ -107,6 +107,28 @@ def member(node: SNode, parent: SNode | None) -> str:
     return node.name if parent is not None and node.module == parent.module else node.qname
 
 
+def one_case_rule(node: SNode, children: list[SNode]) -> dict:
+    """A request body holds members of one case of each choice at most (RFC 7950 §7.9; the data layer
+    refuses two with bad-element): `maxProperties: 1` where the members are the one-member cases of one
+    choice (native license/boot/level), else no two members of different cases together."""
+    choices: dict[str, dict[str, list[str]]] = {}
+    for c in children:
+        if c.choice is not None:
+            choices.setdefault(c.choice[0], {}).setdefault(c.choice[1], []).append(member(c, node))
+    choices = {name: cases for name, cases in choices.items() if len(cases) > 1}
+    if not choices:
+        return {}
+    if len(choices) == 1 and all(c.choice is not None for c in children) \
+            and all(len(members) == 1 for cases in choices.values() for members in cases.values()):
+        return {"maxProperties": 1}
+    pairs = []
+    for cases in choices.values():
+        members = list(cases.values())
+        for i, first in enumerate(members):
+            pairs += [{"required": [a, b]} for other in members[i + 1:] for a in first for b in other]
+    return {"not": {"anyOf": pairs}}
+
+
 def node_id(node: SNode) -> str:
     parts = []
     while node is not None:
@@ -149,6 +171,7 @@ class Builder:
                 schema["required"] = required
             if edit:
                 schema["additionalProperties"] = False
+                schema.update(one_case_rule(node, children))
             self.schemas[name] = schema
         return ref("schemas", name)
 
