@@ -2,8 +2,9 @@
 
 Runs the advance several times on fresh devices (each in its own temporary state dir, SQLite store
 included) and prints the median and worst wall time, the reports and syslogs it produced, and the same
-for a device with an ACK imported half-way, and for a device connected to the built-in CSSM (automatic
-pushes and ACKs on the policy's schedule).
+for a device with an ACK imported half-way, for a device connected to the built-in CSSM (automatic
+pushes and ACKs on the policy's schedule), and for `slpemu serve`'s default device, whose CSLU host name
+(cslu-local) does not resolve: a push retried every 15 minutes, each closing the open reports.
 
     .venv/bin/python benchmarks/clock_bench.py [--runs 5]
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from emulator.cssm import Cssm, LibraryOutbound
 from emulator.engine import Clock, Device, Flash
+from emulator.frontends.push import HttpOutbound
 from emulator.store import Store
 
 DAY = 86400
@@ -40,6 +42,8 @@ def run_once(mode: str) -> tuple[float, int, int]:
         dev = fresh_device(root)
         if mode == "connected":
             dev.attach_outbound(LibraryOutbound(Cssm(state_path=root / "cssm.json"), dev.now))
+        if mode == "unresolvable":
+            dev.attach_outbound(HttpOutbound(dev))
         started = time.perf_counter()
         if mode == "air-gapped ack":
             dev.advance_clock(200 * DAY)
@@ -59,13 +63,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    for label, mode in (("advance 400 days, 10 licences", "plain"),
-                        ("advance 200 d + save/CSSM/import + 200 d", "air-gapped ack"),
-                        ("advance 400 days pushing to the built-in CSSM", "connected")):
+    bar = "(bar: < 1000 ms)"
+    for label, mode, note in (("advance 400 days, 10 licences", "plain", bar),
+                              ("advance 200 d + save/CSSM/import + 200 d", "air-gapped ack", bar),
+                              ("advance 400 days pushing to the built-in CSSM", "connected", bar),
+                              ("advance 400 days, cslu-local not resolving", "unresolvable",
+                               "(a figure: 38,400 failed pushes, each closing 10 reports)")):
         results = [run_once(mode) for _ in range(args.runs)]
         times = sorted(r[0] for r in results)
         print(f"{label:45s} median {statistics.median(times) * 1000:7.1f} ms   worst {times[-1] * 1000:7.1f} ms"
-              f"   reports {results[0][1]}   syslogs {results[0][2]}   (bar: < 1000 ms)")
+              f"   reports {results[0][1]}   syslogs {results[0][2]}   {note}")
 
 
 if __name__ == "__main__":

@@ -214,11 +214,8 @@ class RumEnvelope:
     header: dict | None = None
 
     def to_json(self) -> str:
-        body = {"payload": self.payload}
-        if self.header is not None:
-            body["header"] = self.header
-        body["signature"] = self.signature
-        return json.dumps(body, indent=2)
+        return _envelope_json(self.payload, json.dumps(self.signature),
+                              None if self.header is None else json.dumps(self.header))
 
     def to_dict(self) -> dict:
         return json.loads(self.to_json())
@@ -277,6 +274,17 @@ def sign_rum_payload(payload: str, *, pid: str, sn: str, software_tag: str) -> d
     """The envelope's signature of a report, members in the order of real reports."""
     return {"sudi": sudi(pid, sn), "signing_type": "builtin", "key": software_tag,
             "value": builtin_digest(software_tag, payload)}
+
+
+@functools.lru_cache(maxsize=8192)
+def _envelope_json(payload: str, signature: str, header: str | None) -> str:
+    """An envelope's text. Indented JSON is written by json's pure-Python encoder, and a device that cannot
+    deliver sends its unreported reports again at every retry: each report's text is made once."""
+    body = {"payload": payload}
+    if header is not None:
+        body["header"] = json.loads(header)
+    body["signature"] = json.loads(signature)
+    return json.dumps(body, indent=2)
 
 
 def rum_envelope(payload: str, signature: dict) -> RumEnvelope:

@@ -56,6 +56,11 @@ class Outbound(Protocol):
     def poll(self, url: str, poll_id: str) -> str:
         """The ACK of an earlier push, or `OK_POLL` while it is not ready yet."""
 
+    def known_failure(self, url: str) -> str | None:
+        """Optional, asked under the device lock, without I/O: the reason an attempt to `url` would fail
+        now (e.g. a host name the resolver has just failed to look up), so that nothing is assembled for
+        it; None when only trying tells."""
+
 
 def peer_name(transport: str) -> str:
     return messages.CSLU_NAME if transport == "cslu" else messages.CSSM_NAME

@@ -3,6 +3,8 @@ polling (R27), injected faults and the communication statistics of `show license
 
 from __future__ import annotations
 
+import functools
+
 import secrets
 from dataclasses import dataclass, field, replace
 
@@ -70,16 +72,24 @@ class Comms:
     # ------------------------------------------------------------------ one exchange
     def prepare(self, flow: str, now: float, method: str, *args, **carried) -> "Outgoing":
         """What goes out, decided under the device lock: the configured peer and URL, an injected fault
-        (used up by this attempt even if the operation fails), and the arguments. Arguments may be built
-        lazily (callables): nothing is assembled for an attempt that cannot go out."""
+        (used up by this attempt even if the operation fails), and the arguments. Arguments and carried
+        values may be built lazily (callables): nothing is assembled for an attempt that cannot go out."""
         ctx = self.ctx
         transport = ctx.transport
         if transport == "off":
             raise DeviceError("% Communication is disabled: license smart transport is off", "commdisabled")
         fault = self._take_fault(fault_target(transport), now)
+        url = ctx.transport_url()
         blocked = (fault is not None and fault != "malformed") or ctx.outbound is None
-        args = () if blocked else tuple(a() if callable(a) else a for a in args)
-        return Outgoing(flow, method, ctx.transport_url(), args, peer_name(transport), fault, carried)
+        known_failure = None
+        if not blocked and hasattr(ctx.outbound, "known_failure"):
+            known_failure = ctx.outbound.known_failure(url)
+        if blocked or known_failure:
+            args, carried = (), {k: None if callable(v) else v for k, v in carried.items()}
+        else:
+            args = tuple(a() if callable(a) else a for a in args)
+            carried = {k: v() if callable(v) else v for k, v in carried.items()}
+        return Outgoing(flow, method, url, args, peer_name(transport), fault, carried, known_failure)
 
     def finish(self, out: "Outgoing", outcome: "Outcome", now: float) -> str:
         """The answer of an exchange, applied in the operation after it. Failures log COMM_FAILED (kept
@@ -149,11 +159,11 @@ class Comms:
             raise DeviceError("% Trust establishment with an ID token is required before usage reporting can "
                               "start: license smart trust idtoken <token> local", "notregistered")
         ctx.reporting.close_all(now, reason="NONE", termination="CurrentUsageRequested")
-        chosen = ctx.reporting.select("unreported", now)
+        chosen = functools.cache(lambda: ctx.reporting.select("unreported", now))
         return self.prepare("Usage Reporting", now, "report_usage",
                             lambda: ctx.reporting.usage_document(
-                                chosen, [d.to_xml() for d in ctx.reporting.requests(now, "push")], push=True),
-                            reports=tuple(r.id for r in chosen))
+                                chosen(), [d.to_xml() for d in ctx.reporting.requests(now, "push")], push=True),
+                            reports=lambda: tuple(r.id for r in chosen()))
 
     def finish_sync(self, out: "Outgoing", outcome: "Outcome", now: float, poll_now: bool) -> bool:
         """Applies the peer's answer: the ACK, or a poll id (OK_POLL) whose ACK the device fetches at once
@@ -284,6 +294,7 @@ class Outgoing:
     peer: str
     fault: str | None
     carried: dict = field(default_factory=dict)     # what the finishing step needs (e.g. the report ids)
+    known_failure: str | None = None                 # the outbound's reason it cannot go out now
 
 
 @dataclass(frozen=True)
@@ -299,6 +310,8 @@ def send(out: Outgoing, outbound) -> Outcome:
             raise CommError(FAULT_REASONS[out.fault])
         if outbound is None:
             raise CommError(NO_ROUTE)
+        if out.known_failure is not None:
+            raise CommError(out.known_failure)
         answer = getattr(outbound, out.method)(out.url, *out.args)
         if out.fault == "malformed":
             answer = "<smartLicense><data>"

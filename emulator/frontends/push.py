@@ -59,6 +59,18 @@ class Resolver:
         self._failed: dict[str, float] = {}
         self._lock = threading.Lock()
 
+    def known_failure(self, host: str) -> bool:
+        """Whether looking `host` up fails without asking anybody: RFC 6761 `.invalid`, or a failure still
+        in the negative cache."""
+        name = host.lower().rstrip(".")
+        if name in self.hosts:
+            return False
+        if name == "invalid" or name.endswith(".invalid"):
+            return True
+        with self._lock:
+            until = self._failed.get(name)
+        return until is not None and until > time.monotonic()
+
     def resolve(self, host: str, port: int) -> list[tuple]:
         name = host.lower().rstrip(".")
         if name in self.hosts:
@@ -90,6 +102,12 @@ class HttpOutbound:
         self.resolver = Resolver(hosts)
 
     # ------------------------------------------------------------------ the Outbound calls
+    def known_failure(self, url: str) -> str | None:
+        """A host name (the proxy's, when one is configured) whose lookup failed moments ago: a device
+        retrying every 15 minutes through a clock advance assembles nothing for attempts bound to fail."""
+        host = getattr(self.device.snapshot().st.config, "proxy_address", None) or urlsplit(url).hostname
+        return DNS_FAILED if host and self.resolver.known_failure(host) else None
+
     def establish_trust(self, url: str, token: str, trust_request: str, force: bool) -> str:
         return self._final(self._send(url, "trust", id_token=token, force=bool(force), smart_license=trust_request))
 

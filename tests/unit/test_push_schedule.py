@@ -116,3 +116,50 @@ def test_the_scheduler_runs_a_push_in_halves_around_the_exchange(make_device):
     assert texts(dev, "COMM_FAILED")[-1].endswith("Connection refused")
     dev.tick()
     assert Down.calls == 1                                          # nothing due: nothing sent
+
+
+def test_attempts_bound_to_fail_assemble_nothing(make_device, monkeypatch):
+    """A device whose CSLU name does not resolve retries every 15 minutes (L10393), each retry closing the
+    open reports and carrying every unreported one: attempts the push client knows will fail (a name its
+    resolver failed to look up moments ago) build no usage document, so fast-forwarding such a device stays
+    linear; what the device logs and counts is the same."""
+    from emulator.engine.reporting import Reporting
+    from emulator.frontends.push import DNS_FAILED, HttpOutbound
+    built = []
+    original = Reporting.usage_document
+    monkeypatch.setattr(Reporting, "usage_document", lambda self, *a, **k: built.append(1) or original(self, *a, **k))
+    dev = make_device()
+    outbound = HttpOutbound(dev)
+    sent = []
+    monkeypatch.setattr(outbound, "report_usage", lambda url, usage, sudi=None: sent.append(url))
+    dev.attach_outbound(outbound)
+    dev.apply_config({"url_cslu": "http://cslu.invalid:8182/cslu/v1/pi"})    # RFC 6761: never resolves
+    dev.set_usage("dna-advantage", 1)
+    dev.advance_clock(DAY)
+    stats = dev.comm_statistics()["Usage Reporting"]
+    assert stats.fail == stats.total == 96 and stats.failure_reason == DNS_FAILED
+    assert (built, sent) == ([], [])
+    assert texts(dev, "COMM_FAILED")[0] == ("Communications failure with the Cisco Smart License Utility (CSLU) : "
+                                            "Unable to resolve server hostname/domain name")
+    assert len([r for r in dev.report_list() if r.end is not None]) == 96
+
+
+def test_the_resolver_knows_a_failure_only_while_it_is_cached(monkeypatch):
+    import socket
+    import time as time_module
+    from emulator.frontends.push import Resolver
+    queries = []
+
+    def getaddrinfo(host, port, **kw):
+        queries.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    resolver = Resolver({"cslu-local": "127.0.0.1"}, negative_ttl=30)
+    assert not resolver.known_failure("cslu.example") and not resolver.known_failure("cslu-local")
+    assert resolver.known_failure("x.invalid")
+    with pytest.raises(Exception):
+        resolver.resolve("cslu.example", 8182)
+    assert resolver.known_failure("CSLU.example.") and queries == ["cslu.example"]
+    now = time_module.monotonic()
+    monkeypatch.setattr(time_module, "monotonic", lambda: now + 31)
+    assert not resolver.known_failure("cslu.example")
