@@ -22,10 +22,7 @@ import json
 import os
 import random
 import string
-import sys
 import time
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import requests
@@ -38,6 +35,7 @@ from emulator.frontends.cli.session import CliSession
 from emulator.frontends.netconf.framing import FrameReader, frame_chunked, frame_eom
 from emulator.frontends.netconf.server import NetconfServer
 from emulator.frontends.restconf import start_restconf
+from test_hardening_ssh import netconf_channel
 from emulator.frontends.ssh import SSHSession
 from test_cli_support import Shell
 
@@ -145,7 +143,7 @@ HOSTILE_XML = st.sampled_from([
     f'<?pi x?><rpc xmlns="{NC}" message-id="1"><!-- c --><get/></rpc>'.encode(),
     f'<rpc xmlns="{NC}" message-id="1"><get/><get/></rpc>'.encode(),
     f'<rpc xmlns="{NC}"><get/></rpc>'.encode(),
-    f'<rpc xmlns="urn:other" message-id="1"><get/></rpc>'.encode(),
+    b'<rpc xmlns="urn:other" message-id="1"><get/></rpc>',
     b"<hello/>", b"", b"\x00\x00\x00", b"<rpc", "<rpc>é".encode("latin-1"), b"\xef\xbb\xbf<rpc/>",
     (f'<rpc xmlns="{NC}" message-id="1"><edit-config><target><running/></target><config>'
      f'<licensing xmlns="{CSL}"><config><custom-id>a</custom-id><custom-id>b</custom-id></config></licensing>'
@@ -300,23 +298,13 @@ def test_fuzz_netconf(device, figures):
 
 def test_fuzz_netconf_over_ssh(device, tmp_path, figures):
     """The same inputs through the SSH subsystem (fewer: each is a connection), and the server stays up."""
-    import paramiko
 
     from emulator.frontends.netconf import NetconfService
     svc = NetconfService(device, "127.0.0.1", 0, tmp_path / "nc").start()
     tally = Tally(figures, "fuzz_netconf_ssh")
 
     def channel():
-        client = paramiko.SSHClient()
-        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect("127.0.0.1", svc.port, "admin", "admin", look_for_keys=False, allow_agent=False, timeout=10)
-        chan = client.get_transport().open_session(timeout=10)
-        chan.invoke_subsystem("netconf")
-        chan.settimeout(10)
-        hello = b""
-        while b"]]>]]>" not in hello:
-            hello += chan.recv(65536)
-        return client, chan
+        return netconf_channel(svc.port, send_hello=False)
 
     @settings(FUZZ, max_examples=max(10, min(40, EXAMPLES // 8)))
     @given(case=frames(rpc_bodies(svc.netconf)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import socket
 import statistics
-import threading
 import time
 
 import paramiko
@@ -18,7 +17,7 @@ from ncclient import manager
 
 from emulator.frontends.netconf import NetconfService
 from emulator.frontends.netconf.framing import frame_eom
-from test_cli_support import PASSWORD, USER, Shell, exec_command, router, router_factory  # noqa: F401
+from test_cli_support import PASSWORD, USER, exec_command, router, router_factory  # noqa: F401
 
 CSL = "http://cisco.com/ns/yang/cisco-smart-license"
 NC = "urn:ietf:params:xml:ns:netconf:base:1.0"
@@ -290,7 +289,8 @@ def test_the_default_algorithms_and_ip_ssh_server_algorithm(router):
     transport_to(router.port, ciphers=("aes128-ctr",)).close()
 
 
-def _netconf_channel(port: int):
+def netconf_channel(port: int, send_hello: bool = True):
+    """An SSH client and its netconf channel, the server's hello read (and ours sent)."""
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     client.connect("127.0.0.1", port, "admin", "admin", look_for_keys=False, allow_agent=False, timeout=10)
@@ -300,7 +300,8 @@ def _netconf_channel(port: int):
     hello = b""
     while b"]]>]]>" not in hello:
         hello += chan.recv(65536)
-    chan.sendall(frame_eom(HELLO))
+    if send_hello:
+        chan.sendall(frame_eom(HELLO))
     return client, chan
 
 
@@ -327,11 +328,11 @@ def test_netconf_idle_timeout_and_trickled_message(make_device, tmp_path):
     svc = NetconfService(device, "127.0.0.1", 0, tmp_path / "nc", limits=Limits(idle_timeout=2, message_timeout=2))
     svc.start()
     try:
-        client, chan = _netconf_channel(svc.port)
+        client, chan = netconf_channel(svc.port)
         took = _closed_after(chan)
         client.close()
         assert took is not None and 1.5 < took < 4.5, took
-        client, chan = _netconf_channel(svc.port)
+        client, chan = netconf_channel(svc.port)
         message = f'<rpc xmlns="{NC}" message-id="1"><get/></rpc>]]>]]>'.encode()
         sent = [0]
         last = [0.0]
