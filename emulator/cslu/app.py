@@ -8,10 +8,9 @@ import time
 
 from flask import Blueprint, Flask, Response, current_app, request
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
 
 from .. import pushproto
-from ..cssm_service.app import json_body, json_response
+from ..cssm_service.app import json_body, json_errors, json_response
 from . import pull
 from .core import CsluError, CsluService
 
@@ -169,17 +168,5 @@ def create_app(svc: CsluService, *, admin_user: str = "admin", admin_password: s
         return json_response({"status": "FAILED", "message": exc.message, "message_code": exc.code}, exc.status,
                              headers)
 
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        resp = json_response({"status": "FAILED", "message": exc.description or exc.name,
-                              "message_code": exc.name.upper().replace(" ", "_")}, exc.code or 500)
-        if exc.code == 405 and getattr(exc, "valid_methods", None):
-            resp.headers["Allow"] = ", ".join(exc.valid_methods)
-        return resp
-
-    @app.errorhandler(Exception)
-    def _internal(exc: Exception):
-        current_app.logger.exception("CSLU service error")
-        return json_response({"status": "FAILED", "message": "Internal error", "message_code": "INTERNAL"}, 500)
-
+    json_errors(app, "CSLU")
     return app

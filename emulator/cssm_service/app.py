@@ -239,6 +239,13 @@ def create_app(svc: CssmService, *, base_path: str = DEFAULT_BASE_PATH, token_pa
     def _api_error(exc: ApiError):
         return api_error(exc)
 
+    json_errors(app, "CSSM")
+    return app
+
+
+def json_errors(app: Flask, service: str) -> None:
+    """Routing errors and unexpected exceptions of a service's application answered in its JSON error
+    shape (`status`, `message`, `message_code`), with `Allow` on a 405."""
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         resp = json_response({"status": "FAILED", "message": exc.description or exc.name,
@@ -249,10 +256,8 @@ def create_app(svc: CssmService, *, base_path: str = DEFAULT_BASE_PATH, token_pa
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
-        current_app.logger.exception("CSSM service error")
+        current_app.logger.exception("%s service error", service)
         return json_response({"status": "FAILED", "message": "Internal error", "message_code": "INTERNAL"}, 500)
-
-    return app
 
 
 def b64(data: bytes) -> str:
