@@ -120,18 +120,19 @@ class Device:
                               env=self.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
 
 
-def _free_loopback() -> str:
+def _free_loopback(ports=PORTS) -> str:
+    """A random loopback address on which every one of `ports` is free (the README's defaults)."""
     rng = random.Random()
     for _ in range(50):
         address = f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         try:
-            for port in PORTS:
+            for port in ports:
                 with socket.socket() as s:
                     s.bind((address, port))
         except OSError:
             continue
         return address
-    raise RuntimeError("no free loopback address for the README's default ports")
+    raise RuntimeError(f"no free loopback address for ports {ports}")
 
 
 @pytest.fixture(scope="module")
@@ -341,20 +342,6 @@ def test_walkthrough(name, tmp_path, known_hosts):
 ESTATE_PORTS = (8444, 8182, 2831, 8445, 2023)       # CSSM, CSLU, and the device's NETCONF, RESTCONF, CLI
 
 
-def _free_estate_address() -> str:
-    rng = random.Random()
-    for _ in range(50):
-        address = f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-        try:
-            for port in ESTATE_PORTS:
-                with socket.socket() as s:
-                    s.bind((address, port))
-        except OSError:
-            continue
-        return address
-    raise RuntimeError("no free loopback address for the estate's ports")
-
-
 def test_whole_estate_on_one_machine(tmp_path):
     """The README's three commands, verbatim but for the loopback address, each started as its own
     process; then a licence in use, the clock moved, and the ACK back on the device through CSLU."""
@@ -364,7 +351,7 @@ def test_whole_estate_on_one_machine(tmp_path):
     assert [c.split()[1] for c in commands] == ["cssm", "cslu", "serve"], commands
     (tmp_path / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "NO_PROXY": "*", "no_proxy": "*"}
-    address = _free_estate_address()
+    address = _free_loopback(ESTATE_PORTS)
     procs = []
     try:
         for command in commands:
