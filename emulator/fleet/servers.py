@@ -135,19 +135,15 @@ class FleetSSHServer(SSHServer):
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "FleetSSHServer":
-        self.port = None
-        self._thread = threading.Thread(target=self._accept_loop, name="fleet-ssh-accept", daemon=True)
-        self._thread.start()
-        return self
+        """Accepts on the listeners `listen()` adds to the selector (the fleet has no socket of its own)."""
+        return self._start_accepting()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-        for key in list(self._listeners):
-            self.unlisten(*key)
         super().stop(timeout)
+        with self._lock:
+            listeners, self._listeners = list(self._listeners.values()), {}
+        for sock in listeners:
+            sock.close()
 
     # ------------------------------------------------------------------ per connection
     def client_key(self, conn: socket.socket, host: str):

@@ -435,6 +435,9 @@ class SSHServer:
         self._sock = sock
         self.port = sock.getsockname()[1]
         self._selector.register(sock, selectors.EVENT_READ, LISTENER)
+        return self._start_accepting()
+
+    def _start_accepting(self) -> "SSHServer":
         self._thread = threading.Thread(target=self._accept_loop, name=f"{self.name}-accept", daemon=True)
         self._thread.start()
         return self
